@@ -1,0 +1,210 @@
+"""One long-lived LLVM JIT engine for the whole process.
+
+Everything native in trax goes through this module:
+
+* :func:`compile_ir` parses textual LLVM IR, verifies it, optimizes it at O3
+  (new pass manager, loop + SLP vectorization on) for the host CPU and adds it
+  to a single MCJIT engine that lives as long as the process.  It returns the
+  addresses of the requested functions.  Modules are never removed (MCJIT leaks
+  when modules are removed), so callers should compile each kernel once and
+  cache the address.  Function names must be unique across the process: a
+  second definition of an already-compiled name raises ``ValueError``.
+* :func:`optimized_ir` / :func:`assembly` show what the optimizer and code
+  generator make of a piece of IR, for inspection and tests.
+* :func:`emit_object` / :func:`load_object` produce and load relocatable object
+  code for a future on-disk cache; :func:`cpu_signature` is the matching cache
+  key (an object is only valid for the same triple, CPU, features and LLVM).
+
+All functions are thread-safe (guarded by one re-entrant lock).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import llvmlite
+import llvmlite.binding as llvm
+
+__all__ = [
+    "compile_ir",
+    "optimize",
+    "optimized_ir",
+    "assembly",
+    "emit_object",
+    "load_object",
+    "cpu_signature",
+    "target_machine",
+    "host_info",
+    "add_symbol",
+]
+
+_lock = threading.RLock()
+_state = None
+
+
+class _State:
+    def __init__(self):
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        self.triple = llvm.get_process_triple()
+        self.cpu = llvm.get_host_cpu_name()
+        try:
+            self.features = llvm.get_host_cpu_features().flatten()
+        except RuntimeError:  # some hosts cannot report features
+            self.features = ""
+        target = llvm.Target.from_triple(self.triple)
+        self.tm = target.create_target_machine(
+            cpu=self.cpu, features=self.features, opt=3, jit=True
+        )
+        self.data_layout = str(self.tm.target_data)
+        # A single engine; it starts from an empty module and grows.
+        base = llvm.parse_assembly("")
+        base.triple = self.triple
+        base.data_layout = self.data_layout
+        self.ee = llvm.create_mcjit_compiler(base, self.tm)
+        self.defined: set[str] = set()
+        self.n_modules = 0
+
+
+def _get() -> _State:
+    global _state
+    if _state is None:
+        with _lock:
+            if _state is None:
+                _state = _State()
+    return _state
+
+
+def target_machine():
+    """The host ``TargetMachine`` (opt=3, host cpu and features, jit=True)."""
+    return _get().tm
+
+
+def host_info() -> dict:
+    """Triple, cpu name and feature string of the host."""
+    s = _get()
+    return {"triple": s.triple, "cpu": s.cpu, "features": s.features}
+
+
+def cpu_signature() -> str:
+    """A string identifying the code generation target, for cache keys."""
+    s = _get()
+    return "|".join(
+        [s.triple, s.cpu, s.features, "llvmlite-" + llvmlite.__version__,
+         "llvm-" + ".".join(map(str, llvm.llvm_version_info))]
+    )
+
+
+def _parse(ir_text: str):
+    s = _get()
+    mod = llvm.parse_assembly(ir_text)
+    mod.triple = s.triple
+    mod.data_layout = s.data_layout
+    mod.verify()
+    return mod
+
+
+def optimize(module_ref) -> None:
+    """Run the O3 pipeline (loop + SLP vectorization on) over ``module_ref`` in place."""
+    s = _get()
+    with _lock:
+        pto = llvm.create_pipeline_tuning_options(speed_level=3)
+        pto.loop_vectorization = True
+        pto.slp_vectorization = True
+        pb = llvm.create_pass_builder(s.tm, pto)
+        mpm = pb.getModulePassManager()
+        mpm.run(module_ref, pb)
+
+
+def _defined_functions(mod) -> list[str]:
+    return [f.name for f in mod.functions if not f.is_declaration]
+
+
+def compile_ir(ir_text: str, names) -> dict:
+    """Compile ``ir_text`` into the process-wide engine.
+
+    Returns ``{name: address}`` for every name in ``names``.  Raises
+    ``ValueError`` if the module defines a function that an earlier call
+    already defined, or if a requested name is not defined by the module.
+    """
+    names = list(names)
+    s = _get()
+    with _lock:
+        mod = _parse(ir_text)
+        defs = _defined_functions(mod)
+        clash = [n for n in defs if n in s.defined]
+        if clash:
+            raise ValueError(f"functions already compiled in this process: {clash}")
+        missing = [n for n in names if n not in defs]
+        if missing:
+            raise ValueError(f"functions not defined by the module: {missing}")
+        optimize(mod)
+        s.ee.add_module(mod)
+        s.ee.finalize_object()
+        s.defined.update(defs)
+        s.n_modules += 1
+        out = {}
+        for n in names:
+            addr = s.ee.get_function_address(n)
+            if not addr:
+                raise RuntimeError(f"no address for compiled function {n!r}")
+            out[n] = addr
+        return out
+
+
+def optimized_ir(ir_text: str) -> str:
+    """The module after the O3 pipeline, as text (nothing is added to the engine)."""
+    with _lock:
+        mod = _parse(ir_text)
+        optimize(mod)
+        return str(mod)
+
+
+def assembly(ir_text: str) -> str:
+    """Optimized host assembly for ``ir_text`` (nothing is added to the engine)."""
+    s = _get()
+    with _lock:
+        mod = _parse(ir_text)
+        optimize(mod)
+        return s.tm.emit_assembly(mod)
+
+
+def emit_object(ir_text: str) -> bytes:
+    """Optimized relocatable object code (ELF on Linux) for ``ir_text``."""
+    s = _get()
+    with _lock:
+        mod = _parse(ir_text)
+        optimize(mod)
+        return bytes(s.tm.emit_object(mod))
+
+
+def load_object(data: bytes, names) -> dict:
+    """Load object code made by :func:`emit_object` (possibly in another process
+    with the same :func:`cpu_signature`) and return ``{name: address}``.
+
+    External symbols that the object calls must be resolvable (libm/libc are;
+    register others first with :func:`add_symbol`).  As with
+    :func:`compile_ir`, names must be unique in the process.
+    """
+    names = list(names)
+    s = _get()
+    with _lock:
+        clash = [n for n in names if n in s.defined]
+        if clash:
+            raise ValueError(f"functions already compiled in this process: {clash}")
+        s.ee.add_object_file(llvm.ObjectFileRef.from_data(bytes(data)))
+        s.ee.finalize_object()
+        out = {}
+        for n in names:
+            addr = s.ee.get_function_address(n)
+            if not addr:
+                raise RuntimeError(f"object does not define {n!r}")
+            out[n] = addr
+        s.defined.update(names)
+        return out
+
+
+def add_symbol(name: str, address: int) -> None:
+    """Make ``name`` resolve to ``address`` for code compiled later."""
+    _get()
+    llvm.add_symbol(name, address)

@@ -1,0 +1,516 @@
+"""The core: abstract values, the jaxpr IR, primitives and the trace stack.
+
+A *primitive* is declared once (``Primitive('sin')``) and carries its rules as
+attributes: ``impl`` (eager, on numpy arrays), ``abstract_eval`` (shape/dtype),
+``jvp``, ``transpose``, ``batch`` and ``lower``. ``bind`` sends an operation to
+the highest-level transformation among its arguments' tracers (the trace stack,
+as in JAX's autodidax), which is why transformations nest without confusion.
+"""
+import itertools
+from contextlib import contextmanager
+
+import numpy as np
+
+from trax import dtypes
+from trax.errors import (ConcretizationTypeError, TracerBoolConversionError,
+                         TracerIntegerConversionError, TraxTypeError,
+                         UnexpectedTracerError, user_source_line)
+
+
+# ----------------------------------------------------------------------------
+# Abstract values
+
+class ShapedArray:
+    """The abstract value of an array: shape, dtype and weak type."""
+    __slots__ = ("shape", "dtype", "weak_type")
+    array_abstraction_level = 1
+
+    def __init__(self, shape, dtype, weak_type=False):
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+        self.weak_type = bool(weak_type)
+
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+
+    def update(self, shape=None, dtype=None, weak_type=None):
+        return ShapedArray(self.shape if shape is None else shape,
+                           self.dtype if dtype is None else dtype,
+                           self.weak_type if weak_type is None else weak_type)
+
+    def strip_weak_type(self):
+        return self.update(weak_type=False) if self.weak_type else self
+
+    def str_short(self):
+        return f"{dtypes.short_name(self.dtype)}[{','.join(map(str, self.shape))}]"
+
+    def _key(self):
+        return (self.shape, self.dtype, self.weak_type)
+
+    def __eq__(self, other):
+        return isinstance(other, ShapedArray) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return f"ShapedArray({self.str_short()}{', weak' if self.weak_type else ''})"
+
+
+def get_aval(x):
+    """The ShapedArray of a tracer, array or Python scalar."""
+    if isinstance(x, Tracer):
+        return x.aval
+    if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+        return ShapedArray((), dtypes.python_scalar_dtype(x), weak_type=True)
+    if isinstance(x, (np.ndarray, np.generic)):
+        return ShapedArray(x.shape, dtypes.canonicalize(x.dtype))
+    if isinstance(x, complex):
+        raise TraxTypeError("trax does not support complex numbers")
+    raise TraxTypeError(f"{type(x).__name__} {x!r} is not a valid trax value "
+                        f"(expected an array, a Python scalar or a tracer)")
+
+
+def is_array_like(x):
+    return isinstance(x, (Tracer, np.ndarray, np.generic, bool, int, float))
+
+
+# ----------------------------------------------------------------------------
+# Eager arrays
+
+class Array(np.ndarray):
+    """trax's concrete array: a numpy ndarray subclass.
+
+    Eager trax operations return Arrays, which numpy uses without a copy.
+    Beyond ndarray it adds JAX's functional update syntax ``x.at[i].set(v)``.
+    """
+    __array_priority__ = 0
+
+    @property
+    def at(self):
+        from trax.numpy.indexing import _IndexUpdateHelper
+        return _IndexUpdateHelper(self)
+
+
+def to_array(x):
+    """A concrete value as a trax Array (no copy when already an ndarray)."""
+    if type(x) is Array:
+        return x
+    return np.asarray(x).view(Array)
+
+
+# ----------------------------------------------------------------------------
+# Primitives
+
+class Primitive:
+    """An operation of the IR; rules are attached as attributes."""
+    multiple_results = False
+
+    def __init__(self, name, multiple_results=False):
+        self.name = name
+        self.multiple_results = multiple_results
+        self.impl = None             # (*np arrays, **params) -> np array(s)
+        self.abstract_eval = None    # (*avals, **params) -> aval(s)
+        self.jvp = None              # (primals, tangents, **params) -> (outs, tangent_outs)
+        self.transpose = None        # (cts, *args, **params) -> cts for linear args
+        self.batch = None            # (vals, dims, **params) -> (outs, out_dims)
+        self.lower = None            # compiler rule, see trax.compiler
+        self.partial_eval = None     # custom partial-eval rule (higher-order prims)
+
+    def bind(self, *args, **params):
+        return bind(self, *args, **params)
+
+    def __repr__(self):
+        return self.name
+
+
+def bind(prim, *args, **params):
+    """Apply ``prim`` to ``args`` in the highest active transformation."""
+    top = find_top_trace(args)
+    tracers = [full_raise(top, a) for a in args]
+    outs = top.process_primitive(prim, tracers, params)
+    if prim.multiple_results:
+        return [full_lower(o) for o in outs]
+    return full_lower(outs)
+
+
+# ----------------------------------------------------------------------------
+# The jaxpr IR
+
+class Var:
+    """A typed variable of a jaxpr."""
+    __slots__ = ("aval",)
+
+    def __init__(self, aval):
+        self.aval = aval
+
+    def __repr__(self):
+        return f"Var({self.aval.str_short()})"
+
+
+class Literal:
+    """A scalar constant written inline in a jaxpr."""
+    __slots__ = ("val", "aval")
+
+    def __init__(self, val, aval=None):
+        self.aval = get_aval(val) if aval is None else aval
+        self.val = np.asarray(val, self.aval.dtype)
+
+    def __repr__(self):
+        return f"Literal({self.val})"
+
+
+class JaxprEqn:
+    """``outvars = primitive[params](invars)``, with the user's source line."""
+    __slots__ = ("primitive", "invars", "params", "outvars", "source_info")
+
+    def __init__(self, primitive, invars, params, outvars, source_info=""):
+        self.primitive = primitive
+        self.invars = list(invars)
+        self.params = dict(params)
+        self.outvars = list(outvars)
+        self.source_info = source_info
+
+
+class Jaxpr:
+    """Constants (as variables), inputs, equations and outputs."""
+    __slots__ = ("constvars", "invars", "eqns", "outvars")
+
+    def __init__(self, constvars, invars, eqns, outvars):
+        self.constvars = list(constvars)
+        self.invars = list(invars)
+        self.eqns = list(eqns)
+        self.outvars = list(outvars)
+
+    @property
+    def in_avals(self):
+        return [v.aval for v in self.invars]
+
+    @property
+    def out_avals(self):
+        return [v.aval for v in self.outvars]
+
+    def __str__(self):
+        return pp_jaxpr(self)
+
+    __repr__ = __str__
+
+
+class ClosedJaxpr:
+    """A jaxpr together with the values of its constants."""
+    __slots__ = ("jaxpr", "consts")
+
+    def __init__(self, jaxpr, consts):
+        assert len(jaxpr.constvars) == len(consts)
+        self.jaxpr = jaxpr
+        self.consts = list(consts)
+
+    in_avals = property(lambda self: self.jaxpr.in_avals)
+    out_avals = property(lambda self: self.jaxpr.out_avals)
+    eqns = property(lambda self: self.jaxpr.eqns)
+
+    def __call__(self, *args):
+        return eval_jaxpr(self.jaxpr, self.consts, *args)
+
+    def __str__(self):
+        return pp_jaxpr(self.jaxpr)
+
+    __repr__ = __str__
+
+    def _repr_pretty_(self, p, cycle):
+        p.text(str(self))
+
+
+def eval_jaxpr(jaxpr, consts, *args):
+    """Evaluate a jaxpr by binding each equation's primitive (so it can be
+    evaluated under any transformation). Returns the list of outputs."""
+    env = {}
+
+    def read(v):
+        return v.val if isinstance(v, Literal) else env[v]
+
+    if len(args) != len(jaxpr.invars):
+        raise TypeError(f"jaxpr takes {len(jaxpr.invars)} inputs, got {len(args)}")
+    env.update(zip(jaxpr.constvars, consts))
+    env.update(zip(jaxpr.invars, args))
+    for eqn in jaxpr.eqns:
+        outs = bind(eqn.primitive, *map(read, eqn.invars), **eqn.params)
+        if not eqn.primitive.multiple_results:
+            outs = [outs]
+        env.update(zip(eqn.outvars, outs))
+    return [read(v) for v in jaxpr.outvars]
+
+
+# ---- printing
+
+def _var_namer():
+    names = {}
+    counter = itertools.count()
+
+    def name(v):
+        if isinstance(v, Literal):
+            return _pp_literal(v)
+        if v not in names:
+            names[v] = _index_name(next(counter))
+        return names[v]
+    return name
+
+
+def _index_name(i):
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = letters[r] + s
+    return s
+
+
+def _pp_literal(lit):
+    v = lit.val
+    if v.dtype == np.bool_:
+        return str(bool(v))
+    if v.dtype.kind == "f":
+        text = repr(float(v))
+    else:
+        text = str(int(v))
+    return text if lit.aval.weak_type else f"{text}:{lit.aval.str_short()}"
+
+
+def _pp_param(v, indent):
+    if isinstance(v, Jaxpr):
+        return "\n" + pp_jaxpr(v, indent + 4)
+    if isinstance(v, ClosedJaxpr):
+        return "\n" + pp_jaxpr(v.jaxpr, indent + 4)
+    if isinstance(v, np.dtype):
+        return v.name
+    if isinstance(v, tuple) and v and all(isinstance(x, (ClosedJaxpr, Jaxpr)) for x in v):
+        return "(" + ", ".join(_pp_param(x, indent) for x in v) + ")"
+    return repr(v) if isinstance(v, str) else str(v)
+
+
+def pp_jaxpr(jaxpr, indent=0):
+    """The JAX-style text form of a jaxpr."""
+    name = _var_namer()
+    pad = " " * indent
+
+    def binder(v):
+        return f"{name(v)}:{v.aval.str_short()}"
+
+    consts = " ".join(binder(v) for v in jaxpr.constvars)
+    ins = " ".join(binder(v) for v in jaxpr.invars)
+    lines = [f"{pad}{{ lambda {consts}; {ins}. let"]
+    for eqn in jaxpr.eqns:
+        outs = " ".join(binder(v) for v in eqn.outvars)
+        params = ""
+        if eqn.params:
+            params = "[" + " ".join(f"{k}={_pp_param(v, indent + 4)}"
+                                    for k, v in sorted(eqn.params.items())) + "]"
+        args = " ".join(name(v) for v in eqn.invars)
+        lines.append(f"{pad}    {outs} = {eqn.primitive.name}{params} {args}".rstrip())
+    outs = ", ".join(name(v) for v in jaxpr.outvars)
+    lines.append(f"{pad}  in ({outs}{',' if len(jaxpr.outvars) == 1 else ''}) }}")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------
+# The trace stack
+
+class MainTrace:
+    """One active transformation: its level on the stack and its state."""
+    __slots__ = ("level", "trace_type", "global_data")
+
+    def __init__(self, level, trace_type, global_data=None):
+        self.level = level
+        self.trace_type = trace_type
+        self.global_data = global_data
+
+    def __repr__(self):
+        return f"MainTrace({self.level}, {self.trace_type.__name__})"
+
+
+class Trace:
+    """How one transformation interprets primitives applied to its tracers."""
+
+    def __init__(self, main):
+        self.main = main
+
+    def pure(self, val):
+        raise NotImplementedError
+
+    def lift(self, tracer):
+        raise NotImplementedError
+
+    def process_primitive(self, primitive, tracers, params):
+        raise NotImplementedError
+
+
+class EvalTrace(Trace):
+    """Level 0: run primitives at once on concrete arrays (eager mode)."""
+
+    def pure(self, x):
+        return x
+
+    lift = pure
+
+    def process_primitive(self, primitive, vals, params):
+        if primitive.impl is None:
+            raise NotImplementedError(f"primitive {primitive.name} has no eager impl")
+        avals = primitive.abstract_eval(*map(get_aval, vals), **params)
+        outs = primitive.impl(*vals, **params)
+        if primitive.multiple_results:
+            return [_as_aval_array(o, a) for o, a in zip(outs, avals)]
+        return _as_aval_array(outs, avals)
+
+
+def _as_aval_array(x, aval):
+    x = np.asarray(x)
+    if x.dtype != aval.dtype:
+        x = x.astype(aval.dtype)
+    return x.view(Array)
+
+
+trace_stack = [MainTrace(0, EvalTrace)]
+_dynamic_main = None
+
+
+@contextmanager
+def new_main(trace_type, global_data=None):
+    """Push a transformation on the trace stack for the ``with`` block."""
+    main = MainTrace(len(trace_stack), trace_type, global_data)
+    trace_stack.append(main)
+    try:
+        yield main
+    finally:
+        trace_stack.pop()
+
+
+@contextmanager
+def new_dynamic(main):
+    """Make ``main`` catch every bind, even on constants (staging for jit)."""
+    global _dynamic_main
+    prev, _dynamic_main = _dynamic_main, main
+    try:
+        yield
+    finally:
+        _dynamic_main = prev
+
+
+def find_top_trace(xs):
+    top = max((x._trace.main for x in xs if isinstance(x, Tracer)),
+              default=trace_stack[0], key=lambda m: m.level)
+    if _dynamic_main is not None and _dynamic_main.level > top.level:
+        top = _dynamic_main
+    return top.trace_type(top)
+
+
+def full_raise(trace, val):
+    """Bring ``val`` into ``trace``: wrap constants, lift lower tracers."""
+    if not isinstance(val, Tracer):
+        return trace.pure(val)
+    main = val._trace.main
+    level = trace.main.level
+    if main is trace.main:
+        return val
+    if main.level >= len(trace_stack) or trace_stack[main.level] is not main:
+        raise UnexpectedTracerError(
+            f"a {val.aval.str_short()} tracer from a transformation that has "
+            f"already returned was used at {user_source_line() or 'an unknown line'}. "
+            "It leaked out, e.g. stored in a global or a closure; pass values "
+            "in and out of transformed functions explicitly instead.")
+    if main.level < level:
+        return trace.lift(val)
+    raise UnexpectedTracerError(
+        f"cannot lift a tracer of level {main.level} into a trace of level {level}")
+
+
+def full_lower(val):
+    return val.full_lower() if isinstance(val, Tracer) else val
+
+
+class Tracer:
+    """A value flowing through a transformation; behaves like an array."""
+    __array_priority__ = 1000
+    __array_ufunc__ = None       # make numpy defer operators on tracers to us
+    __slots__ = ("_trace",)
+
+    aval = property(lambda self: self.get_aval())
+
+    def get_aval(self):
+        raise NotImplementedError
+
+    def full_lower(self):
+        return self
+
+    # concrete value, if this transformation has one (e.g. grad of eager code)
+    def concrete_value(self):
+        return None
+
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    ndim = property(lambda self: self.aval.ndim)
+    size = property(lambda self: self.aval.size)
+    weak_type = property(lambda self: self.aval.weak_type)
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def _concrete(self, what, error, hint):
+        val = self.concrete_value()
+        if val is None:
+            raise error(what, self.aval, hint)
+        return val
+
+    def __bool__(self):
+        v = self._concrete(
+            "Python control flow (`if`, `while`, `and`, `bool()`) on a traced value",
+            TracerBoolConversionError,
+            "Use trax.numpy.where or trax.lax.cond for value-dependent branches, "
+            "or mark the argument static with jit(..., static_argnums=...).")
+        if np.size(v) != 1:
+            raise ValueError("the truth value of an array with more than one "
+                             "element is ambiguous; use .any() or .all()")
+        return bool(v)
+
+    def __float__(self):
+        return float(self._concrete("float() of a traced value", ConcretizationTypeError,
+                                    "Keep the value as an array, or make it a static argument."))
+
+    def __int__(self):
+        return int(self._concrete("int() of a traced value", TracerIntegerConversionError,
+                                  "Keep the value as an array, or make it a static argument."))
+
+    def __index__(self):
+        v = self._concrete(
+            "a traced value used as a Python integer (index, range, shape)",
+            TracerIntegerConversionError,
+            "Shapes and Python indices must be concrete: pass the value as a "
+            "static argument (jit static_argnums) or use trax.lax.dynamic_slice.")
+        if not dtypes.is_int(np.asarray(v).dtype):
+            raise TypeError(f"only integer arrays can be used as an index, not {v.dtype}")
+        return int(v)
+
+    def __array__(self, dtype=None, copy=None):
+        v = self._concrete("numpy conversion (np.asarray) of a traced value",
+                           ConcretizationTypeError,
+                           "Use trax.numpy functions instead of numpy ones inside "
+                           "transformed functions.")
+        return np.asarray(v, dtype)
+
+    def __hash__(self):
+        raise TypeError("tracers are unhashable; they cannot be dict keys or static arguments")
+
+    def __repr__(self):
+        return f"{type(self).__name__}<{self.aval.str_short()}>"
+
+    @property
+    def at(self):
+        from trax.numpy.indexing import _IndexUpdateHelper
+        return _IndexUpdateHelper(self)
