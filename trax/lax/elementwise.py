@@ -559,3 +559,17 @@ convert_element_type_p.jvp = _convert_jvp
 convert_element_type_p.transpose = _convert_transpose
 convert_element_type_p.batch = lambda vals, dims, axis_size, **p: (
     convert_element_type_p.bind(vals[0], **p), dims[0])
+
+
+# ----------------------------------------------------------------------------
+# stop_gradient
+
+stop_gradient_p = standard_primitive("stop_gradient", lambda x: np.asarray(x), lambda x: x)
+defzero(stop_gradient_p)
+stop_gradient_p.batch = lambda vals, dims, axis_size: (stop_gradient_p.bind(vals[0]), dims[0])
+
+
+def stop_gradient(x):
+    """``x`` unchanged, but with zero derivative (over a pytree of arrays)."""
+    from trax.tree_util import tree_map
+    return tree_map(lambda v: stop_gradient_p.bind(v), x)

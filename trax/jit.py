@@ -1,0 +1,287 @@
+"""``jit``: trace a function once per abstract signature, compile the
+jaxpr to native code, and call it through a short fast path.
+
+Inside other transformations a jitted function is the ``pjit`` primitive
+holding its jaxpr; its rules transform that jaxpr as a whole (see
+interpreters/jaxpr_transforms.py), so ``grad(jit(f))``, ``vmap(jit(f))``
+and ``jit(grad(f))`` all compose, and a jit inside a jit shows in
+``make_jaxpr`` as one equation (the compiler inlines it).
+"""
+import functools
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+
+from trax import core
+from trax.core import ClosedJaxpr, get_aval
+from trax.interpreters import ad
+from trax.interpreters import jaxpr_transforms as jt
+from trax.interpreters import partial_eval as pe
+from trax.tree_util import tree_flatten, tree_unflatten
+
+# ----------------------------------------------------------------------------
+# the pjit primitive
+
+
+def _executable(closed):
+    from trax.compiler import compile_jaxpr
+    return compile_jaxpr(closed)
+
+
+pjit_p = core.Primitive("pjit", multiple_results=True)
+pjit_p.impl = lambda *args, jaxpr, name: _executable(jaxpr)(*args)
+pjit_p.abstract_eval = lambda *avals, jaxpr, name: list(jaxpr.out_avals)
+
+_memo = {}
+
+
+def _memoized(kind, closed, extra, make):
+    key = (kind, id(closed), extra)
+    hit = _memo.get(key)
+    if hit is not None and hit[0] is closed:
+        return hit[1]
+    out = make()
+    _memo[key] = (closed, out)
+    return out
+
+
+def _pjit_jvp(primals, tangents, jaxpr, name):
+    jvp_j = _memoized("jvp", jaxpr, None, lambda: jt.jvp_jaxpr(jaxpr))
+    tangents = [ad.zeros_like(p) if t is None else t for p, t in zip(primals, tangents)]
+    outs = pjit_p.bind(*primals, *tangents, jaxpr=jvp_j, name=f"jvp({name})")
+    n = len(outs) // 2
+    return outs[:n], outs[n:]
+
+
+def _pjit_batch(vals, dims, axis_size, jaxpr, name):
+    key = (tuple(dims), axis_size)
+    b = _memoized("batch", jaxpr, key, lambda: jt.batch_jaxpr(jaxpr, dims, axis_size))
+    outs = pjit_p.bind(*vals, jaxpr=b, name=f"vmap({name})")
+    return outs, [0] * len(outs)
+
+
+def _pjit_partial_eval(trace, tracers, jaxpr, name):
+    in_unknowns = tuple(not t.pval.is_known for t in tracers)
+    known, unknown, out_unknowns, num_res = _memoized(
+        "pe", jaxpr, in_unknowns, lambda: jt.partial_eval_jaxpr(jaxpr, in_unknowns))
+    known_vals = [t.pval.const for t in tracers if t.pval.is_known]
+    outs = pjit_p.bind(*known_vals, jaxpr=known, name=name)
+    n_known_out = len(outs) - num_res
+    known_outs, residuals = outs[:n_known_out], outs[n_known_out:]
+    res_tracers = [trace.instantiate_const(trace.pure(r)) for r in residuals]
+    unk_in = [t for t in tracers if not t.pval.is_known]
+    unk_avals = [a for a, u in zip(jaxpr.out_avals, out_unknowns) if u]
+    unk_outs = [pe.PartialEvalTracer(trace, pe.PartialVal.unknown(a), None)
+                for a in unk_avals]
+    recipe = pe._EqnRecipe(pjit_p, [*res_tracers, *unk_in],
+                           dict(jaxpr=unknown, name=name), unk_avals,
+                           [pe.weakref.ref(t) for t in unk_outs], "")
+    for t in unk_outs:
+        t.recipe = recipe
+    known_it, unk_it = iter(known_outs), iter(unk_outs)
+    return [next(unk_it) if u else trace.pure(next(known_it)) for u in out_unknowns]
+
+
+def _pjit_transpose(cts, *args, jaxpr, name):
+    linear = tuple(ad.is_undefined(a) for a in args)
+    t_j = _memoized("transpose", jaxpr, linear, lambda: jt.transpose_jaxpr(jaxpr, linear))
+    nonlin = [a for a in args if not ad.is_undefined(a)]
+    cts = [ad.zeros_like_aval(a.strip_weak_type()) if ct is None else ct
+           for ct, a in zip(cts, jaxpr.out_avals)]
+    cts_in = iter(pjit_p.bind(*nonlin, *cts, jaxpr=t_j, name=f"transpose({name})"))
+    return [next(cts_in) if l else None for l in linear]
+
+
+pjit_p.jvp = _pjit_jvp
+pjit_p.batch = _pjit_batch
+pjit_p.partial_eval = _pjit_partial_eval
+pjit_p.transpose = _pjit_transpose
+
+
+# ----------------------------------------------------------------------------
+# the jit API
+
+_state = threading.local()
+
+
+def _jit_disabled():
+    return getattr(_state, "disabled", False)
+
+
+@contextmanager
+def disable_jit(disable=True):
+    """Run jitted functions as plain Python (eagerly) inside the block."""
+    prev = _jit_disabled()
+    _state.disabled = disable
+    try:
+        yield
+    finally:
+        _state.disabled = prev
+
+
+def _signature(leaves):
+    return tuple((a.shape, a.dtype, a.weak_type) for a in map(get_aval, leaves))
+
+
+def _describe_sig(sig):
+    shape, dtype, weak = sig
+    return core.ShapedArray(shape, dtype).str_short() + (" (weak)" if weak else "")
+
+
+class _Entry:
+    __slots__ = ("jaxpr", "out_tree", "executable")
+
+    def __init__(self, jaxpr, out_tree):
+        self.jaxpr = jaxpr
+        self.out_tree = out_tree
+        self.executable = None
+
+
+class Jitted:
+    """A jit-compiled function (see :func:`jit`)."""
+
+    def __init__(self, fun, static_argnums, static_argnames):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.static_argnums = static_argnums
+        self.static_argnames = static_argnames
+        self._cache = {}
+        self._last_key = None
+        self.hits = self.misses = 0
+        self.miss_reasons = []
+
+    # -- signature
+
+    def _split(self, args, kwargs):
+        nargs = len(args)
+        static_nums = tuple(i % nargs if nargs else i for i in self.static_argnums
+                            if -nargs <= i < nargs)
+        static = []
+        for i in static_nums:
+            static.append((i, _hashable(args[i], f"static argument {i}")))
+        for k in self.static_argnames:
+            if k in kwargs:
+                static.append((k, _hashable(kwargs[k], f"static argument {k!r}")))
+        dyn_args = tuple(a for i, a in enumerate(args) if i not in static_nums)
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
+        leaves, in_tree = tree_flatten((dyn_args, dyn_kwargs))
+        for x in leaves:
+            if not core.is_array_like(x):
+                raise TypeError(f"jit: argument of type {type(x).__name__} ({x!r}) is "
+                                f"not an array; mark it static with static_argnums")
+        return tuple(static), static_nums, leaves, in_tree
+
+    def _trace(self, args, kwargs, static, static_nums, leaves, in_tree):
+        static_map = dict(static)
+
+        def flat_fun(*flat):
+            dyn_args, dyn_kwargs = tree_unflatten(in_tree, flat)
+            it = iter(dyn_args)
+            full = [args[i] if i in static_nums else next(it) for i in range(len(args))]
+            kw = dict(dyn_kwargs)
+            kw.update({k: kwargs[k] for k in self.static_argnames if k in static_map})
+            out = self.fun(*full, **kw)
+            out_leaves, out_tree = tree_flatten(out)
+            box.append(out_tree)
+            return out_leaves
+        box = []
+        closed = pe.trace_to_jaxpr(flat_fun, [get_aval(x) for x in leaves])
+        return _Entry(closed, box[0])
+
+    def _lookup(self, args, kwargs):
+        static, static_nums, leaves, in_tree = self._split(args, kwargs)
+        key = (in_tree, _signature(leaves), static)
+        entry = self._cache.get(key)
+        if entry is None:
+            self.misses += 1
+            if self._last_key is not None:
+                self.miss_reasons.append(_explain(self._last_key, key))
+            entry = self._trace(args, kwargs, static, static_nums, leaves, in_tree)
+            self._cache[key] = entry
+        else:
+            self.hits += 1
+        self._last_key = key
+        return entry, leaves
+
+    def __call__(self, *args, **kwargs):
+        if _jit_disabled():
+            return self.fun(*args, **kwargs)
+        entry, leaves = self._lookup(args, kwargs)
+        if any(isinstance(x, core.Tracer) for x in leaves) or core._dynamic_main is not None:
+            outs = pjit_p.bind(*leaves, jaxpr=entry.jaxpr, name=self.__name__)
+        else:
+            if entry.executable is None:
+                entry.executable = _executable(entry.jaxpr)
+            outs = entry.executable(*leaves)
+        return tree_unflatten(entry.out_tree, outs)
+
+    def lower(self, *args, **kwargs):
+        """Trace for these arguments; ``.as_text()`` / ``.compile()`` show and
+        build what jit runs (like JAX's ahead-of-time API)."""
+        entry, _ = self._lookup(args, kwargs)
+        return Lowered(entry)
+
+    def cache_info(self):
+        """Hits, misses and why each retrace happened."""
+        return {"hits": self.hits, "misses": self.misses, "entries": len(self._cache),
+                "miss_reasons": list(self.miss_reasons)}
+
+    def clear_cache(self):
+        self._cache.clear()
+        self._last_key = None
+
+
+class Lowered:
+    """A traced jitted function for one signature."""
+
+    def __init__(self, entry):
+        self._entry = entry
+        self.jaxpr = entry.jaxpr
+
+    def compile(self):
+        if self._entry.executable is None:
+            self._entry.executable = _executable(self._entry.jaxpr)
+        return self._entry.executable
+
+    def as_text(self, kind="jaxpr"):
+        """``'jaxpr'`` (as traced), or the compiler's ``'optimized_jaxpr'``,
+        ``'llvm'``, ``'llvm_optimized'`` or ``'asm'``."""
+        if kind == "jaxpr":
+            return str(self.jaxpr)
+        exe = self.compile()
+        return exe.as_text("jaxpr" if kind == "optimized_jaxpr" else kind)
+
+
+def _hashable(v, what):
+    try:
+        hash(v)
+    except TypeError:
+        raise TypeError(f"jit: {what} of type {type(v).__name__} is not hashable; "
+                        f"static arguments must be hashable (use a tuple instead "
+                        f"of a list, for example)") from None
+    return v
+
+
+def _explain(old, new):
+    (t0, s0, st0), (t1, s1, st1) = old, new
+    if t0 != t1:
+        return f"argument structure changed from {t0} to {t1}"
+    if st0 != st1:
+        return f"static arguments changed from {st0} to {st1}"
+    diffs = [f"leaf {i}: {_describe_sig(a)} -> {_describe_sig(b)}"
+             for i, (a, b) in enumerate(zip(s0, s1)) if a != b]
+    return "argument types changed: " + "; ".join(diffs)
+
+
+def jit(fun=None, *, static_argnums=(), static_argnames=()):
+    """Compile ``fun`` with LLVM; retraced once per abstract signature
+    (pytree structure, shapes, dtypes, weak types, static values)."""
+    if fun is None:
+        return functools.partial(jit, static_argnums=static_argnums,
+                                 static_argnames=static_argnames)
+    if isinstance(static_argnums, int):
+        static_argnums = (static_argnums,)
+    if isinstance(static_argnames, str):
+        static_argnames = (static_argnames,)
+    return Jitted(fun, tuple(static_argnums), tuple(static_argnames))
