@@ -33,9 +33,26 @@ class JVPTracer(Tracer):
         return p.concrete_value() if isinstance(p, Tracer) else p
 
 
+class Zero:
+    """A symbolic zero tangent: constants carry one, so operations on values
+    that do not depend on the inputs cost nothing extra."""
+    __slots__ = ("aval",)
+
+    def __init__(self, aval):
+        self.aval = aval
+
+    def __repr__(self):
+        return f"Zero({self.aval.str_short()})"
+
+
+def instantiate(t):
+    """A Zero as a real zero array; anything else unchanged."""
+    return zeros_like_aval(t.aval.strip_weak_type()) if isinstance(t, Zero) else t
+
+
 class JVPTrace(Trace):
     def pure(self, val):
-        return JVPTracer(self, val, zeros_like(val))
+        return JVPTracer(self, val, Zero(get_aval(val)))
 
     lift = pure
 
@@ -45,6 +62,13 @@ class JVPTrace(Trace):
                                       f"is not implemented")
         primals = [t.primal for t in tracers]
         tangents = [t.tangent for t in tracers]
+        if all(isinstance(t, Zero) for t in tangents):
+            out = prim.bind(*primals, **params)
+            if prim.multiple_results:
+                return [JVPTracer(self, o, Zero(get_aval(o))) for o in out]
+            return JVPTracer(self, out, Zero(get_aval(out)))
+        if not getattr(prim.jvp, "symbolic_zeros", False):
+            tangents = [instantiate(t) for t in tangents]
         p_out, t_out = prim.jvp(primals, tangents, **params)
         if prim.multiple_results:
             return [JVPTracer(self, p, t) for p, t in zip(p_out, t_out)]
@@ -69,7 +93,7 @@ def jvp_flat(f, primals, tangents):
         outs = f(*tracers_in)
         tracers_out = [core.full_raise(trace, o) for o in outs]
         return ([core.full_lower(t.primal) for t in tracers_out],
-                [core.full_lower(t.tangent) for t in tracers_out])
+                [core.full_lower(instantiate(t.tangent)) for t in tracers_out])
 
 
 # ----------------------------------------------------------------------------
@@ -227,7 +251,7 @@ def defjvp(prim, *rules):
         out = prim.bind(*primals, **params)
         total = None
         for rule, t in zip(rules, tangents):
-            if rule is None:
+            if rule is None or isinstance(t, Zero):
                 continue
             contrib = rule(t, *primals, **params)
             if contrib is not None:
@@ -235,6 +259,7 @@ def defjvp(prim, *rules):
         if total is None:
             total = zeros_like(out)
         return out, total
+    jvp.symbolic_zeros = True
     prim.jvp = jvp
 
 
