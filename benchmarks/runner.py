@@ -1,0 +1,270 @@
+"""Measure the workloads and print the table (see benchmarks/__main__.py)."""
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+
+import trax
+import trax.numpy as tnp
+from benchmarks import workloads as W
+
+
+def median_time(fn, *, min_repeats=5, budget=1.0):
+    """Median seconds per call of ``fn()`` (after one warm-up call)."""
+    fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < min_repeats or (time.perf_counter() - start < budget
+                                       and len(times) < 200):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def per_call_time(fn, calls=2000):
+    """Median over 7 batches of the mean seconds per call (for tiny calls)."""
+    fn()
+    batches = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        batches.append((time.perf_counter() - t0) / calls)
+    return float(np.median(batches))
+
+
+def first_call_time(make_fn, *args):
+    """Seconds for the first call of a freshly made jitted function."""
+    fn = make_fn()
+    t0 = time.perf_counter()
+    out = fn(*args)
+    _block(out)
+    return time.perf_counter() - t0
+
+
+def _block(out):
+    for leaf in trax.tree_util.tree_leaves(out):
+        if hasattr(leaf, "block_until_ready"):
+            leaf.block_until_ready()
+
+
+def _load_jax(disabled):
+    if disabled:
+        return None
+    try:
+        import jax
+        jax.config.update("jax_enable_x64", True)
+        return jax
+    except Exception:
+        return None
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, workload, case, trax_jit=None, trax_eager=None, numpy=None, jax=None,
+            unit="ms"):
+        self.rows.append((workload, case, trax_jit, trax_eager, numpy, jax, unit))
+        print(f"  measured {workload} / {case}", file=sys.stderr, flush=True)
+
+    def render(self):
+        head = ("workload", "case", "trax jit", "trax eager", "numpy", "jax",
+                "jit/numpy", "jit/jax", "eager/numpy")
+        lines = [head]
+        for w, c, tj, te, tn, tx, unit in self.rows:
+            scale = 1e6 if unit == "us" else 1e3
+            fmt = lambda v: "-" if v is None else f"{v * scale:.3f} {unit}"
+            ratio = lambda a, b: "-" if a is None or b is None else f"{a / b:.2f}"
+            lines.append((w, c, fmt(tj), fmt(te), fmt(tn), fmt(tx),
+                          ratio(tj, tn), ratio(tj, tx), ratio(te, tn)))
+        widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
+        out = []
+        for k, r in enumerate(lines):
+            out.append("  ".join(s.ljust(w) for s, w in zip(r, widths)))
+            if k == 0:
+                out.append("  ".join("-" * w for w in widths))
+        return "\n".join(out)
+
+
+def bench_chain(t, jax, quick):
+    f_t, f_np = W.chain_fn(tnp), W.chain_fn(np)
+    g_t = trax.grad(f_t)
+    jf, jg = trax.jit(f_t), trax.jit(g_t)
+    for n in ((10_000, 100_000) if quick else (1_000_000, 10_000_000)):
+        x = np.random.default_rng(0).uniform(-3, 3, n).astype(np.float32)
+        jx = jf_j = jg_j = None
+        if jax is not None:
+            import jax.numpy as jnp
+            jf_j, jg_j = jax.jit(W.chain_fn(jnp)), jax.jit(jax.grad(W.chain_fn(jnp)))
+            jx = jax.device_put(x)
+        t.add("1 chain", f"fwd n={n:.0e}", median_time(lambda: jf(x)),
+              median_time(lambda: f_t(x)), median_time(lambda: f_np(x)),
+              jax and median_time(lambda: jf_j(jx).block_until_ready()))
+        t.add("1 chain", f"grad n={n:.0e}", median_time(lambda: jg(x)),
+              median_time(lambda: g_t(x), min_repeats=3),
+              median_time(lambda: W.chain_grad_numpy(x)),
+              jax and median_time(lambda: jg_j(jx).block_until_ready()))
+
+
+def _mlp_setup(quick):
+    rng = np.random.default_rng(0)
+    sizes = (64, 32, 32, 10) if quick else (784, 512, 512, 10)
+    params = W.mlp_params(rng, sizes)
+    x = rng.normal(size=(128, sizes[0])).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 128)]
+    return params, x, y
+
+
+def _mlp_trax():
+    loss = W.mlp_loss_fn(tnp, trax.nn.log_softmax)
+    vg = trax.value_and_grad(loss)
+
+    def sgd(params, x, y):
+        value, grads = vg(params, x, y)
+        return trax.tree_util.tree_map(lambda p, g: p - 0.01 * g, params, grads), value
+    return loss, vg, sgd
+
+
+def bench_mlp(t, jax, quick):
+    params, x, y = _mlp_setup(quick)
+    _, vg, sgd = _mlp_trax()
+    jvg, jsgd = trax.jit(vg), trax.jit(sgd)
+    jx = None
+    if jax is not None:
+        import jax.numpy as jnp
+        jloss = W.mlp_loss_fn(jnp, jax.nn.log_softmax)
+        jvg_j = jax.jit(jax.value_and_grad(jloss))
+
+        def jsgd_body(p, a, b):
+            v, g = jax.value_and_grad(jloss)(p, a, b)
+            return jax.tree_util.tree_map(lambda u, w: u - 0.01 * w, p, g), v
+        jsgd_j = jax.jit(jsgd_body)
+        jp, jx, jy = jax.device_put(params), jax.device_put(x), jax.device_put(y)
+        run_j = lambda fn: median_time(lambda: jax.block_until_ready(fn(jp, jx, jy)))
+    t.add("2 mlp", "value_and_grad", median_time(lambda: jvg(params, x, y)),
+          median_time(lambda: vg(params, x, y)),
+          median_time(lambda: W.mlp_value_and_grad_numpy(params, x, y)),
+          jx is not None and run_j(jvg_j) or None)
+    t.add("2 mlp", "sgd step", median_time(lambda: jsgd(params, x, y)),
+          median_time(lambda: sgd(params, x, y)), None,
+          jx is not None and run_j(jsgd_j) or None)
+
+
+def bench_dispatch(t, jax, quick):
+    f = trax.jit(lambda x: x * 2.0 + 1.0)
+    for name, x in (("scalar", np.float32(3.0)), ("10-vector", np.ones(10, np.float32))):
+        jt = None
+        if jax is not None:
+            jf = jax.jit(lambda x: x * 2.0 + 1.0)
+            jx = jax.device_put(x)
+            jt = per_call_time(lambda: jf(jx))
+        t.add("3 dispatch", name, per_call_time(lambda: f(x)),
+              per_call_time(lambda: tnp.add(tnp.multiply(x, 2.0), 1.0)),
+              per_call_time(lambda: x * 2.0 + 1.0), jt, unit="us")
+
+
+def bench_compile(t, jax, quick):
+    params, x, y = _mlp_setup(quick)
+    _, vg, _ = _mlp_trax()
+    x1 = np.ones(1000, np.float32)
+    jt_mlp = jt_chain = None
+    if jax is not None:
+        import jax.numpy as jnp
+        jl = W.mlp_loss_fn(jnp, jax.nn.log_softmax)
+        jt_mlp = first_call_time(lambda: jax.jit(jax.value_and_grad(jl)), params, x, y)
+        jt_chain = first_call_time(lambda: jax.jit(W.long_chain_fn(jnp)), x1)
+    t.add("4 first call", "mlp grad", first_call_time(lambda: trax.jit(vg), params, x, y),
+          None, None, jt_mlp)
+    t.add("4 first call", "200-op chain",
+          first_call_time(lambda: trax.jit(W.long_chain_fn(tnp)), x1), None, None, jt_chain)
+    t.add("4 first call", "mlp grad, new process (disk cache)",
+          _new_process_first_call(quick), None, None, None)
+
+
+def _new_process_first_call(quick):
+    """First-call time of the MLP grad in a fresh process (disk cache warm
+    from the in-process run above)."""
+    code = textwrap.dedent(f"""
+        import time, numpy as np, trax
+        from benchmarks.runner import _mlp_setup, _mlp_trax
+        params, x, y = _mlp_setup({quick})
+        vg = trax.jit(_mlp_trax()[1])
+        t0 = time.perf_counter(); vg(params, x, y); print(time.perf_counter() - t0)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode != 0:
+        print(out.stderr, file=sys.stderr)
+        return None
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bench_rows(t, jax, quick):
+    shape = (256, 128) if quick else (4096, 1024)
+    x = np.random.default_rng(0).normal(size=shape).astype(np.float32)
+    for name, make in (("softmax", W.softmax_fn), ("layer norm", W.layer_norm_fn)):
+        f_t, f_np = make(tnp), make(np)
+        g_t = trax.grad(lambda a: tnp.sum(f_t(a) * a))
+        jf, jg = trax.jit(f_t), trax.jit(g_t)
+        jfw = jgr = None
+        if jax is not None:
+            import jax.numpy as jnp
+            f_j = make(jnp)
+            jf_j = jax.jit(f_j)
+            jg_j = jax.jit(jax.grad(lambda a: jnp.sum(f_j(a) * a)))
+            jx = jax.device_put(x)
+            jfw = median_time(lambda: jf_j(jx).block_until_ready())
+            jgr = median_time(lambda: jg_j(jx).block_until_ready())
+        t.add(f"5 {name}", "fwd", median_time(lambda: jf(x)), median_time(lambda: f_t(x)),
+              median_time(lambda: f_np(x)), jfw)
+        t.add(f"5 {name}", "grad", median_time(lambda: jg(x)),
+              median_time(lambda: g_t(x), min_repeats=3), None, jgr)
+
+
+def bench_matmul(t, jax, quick):
+    n = 128 if quick else 1024
+    rng = np.random.default_rng(0)
+    a, b = (rng.normal(size=(n, n)).astype(np.float32) for _ in range(2))
+    f_t = W.tanh_matmul_fn(tnp)
+    jt = None
+    if jax is not None:
+        import jax.numpy as jnp
+        jf = jax.jit(W.tanh_matmul_fn(jnp))
+        ja, jb = jax.device_put(a), jax.device_put(b)
+        jt = median_time(lambda: jf(ja, jb).block_until_ready())
+    t.add("6 tanh(a@b)", f"{n}x{n}", median_time(lambda: trax.jit(f_t)(a, b)),
+          median_time(lambda: f_t(a, b)), median_time(lambda: W.tanh_matmul_fn(np)(a, b)), jt)
+
+
+def bench_hessian(t, jax, quick):
+    x = np.random.default_rng(0).normal(size=100)
+    h = trax.hessian(W.hessian_target_fn(tnp))
+    jh = trax.jit(h)
+    jt = None
+    if jax is not None:
+        import jax.numpy as jnp
+        hj = jax.jit(jax.hessian(W.hessian_target_fn(jnp)))
+        jx = jax.device_put(x)
+        jt = median_time(lambda: hj(jx).block_until_ready())
+    t.add("7 hessian", "n=100", median_time(lambda: jh(x)), median_time(lambda: h(x)),
+          None, jt)
+
+
+BENCHES = {1: bench_chain, 2: bench_mlp, 3: bench_dispatch, 4: bench_compile,
+           5: bench_rows, 6: bench_matmul, 7: bench_hessian}
+
+
+def run(args):
+    jax = _load_jax(args.no_jax)
+    only = {int(s) for s in args.only.split(",") if s} or set(BENCHES)
+    t = Table()
+    for k in sorted(only):
+        BENCHES[k](t, jax, args.quick)
+    print(f"\ntrax benchmarks ({'quick' if args.quick else 'full'} sizes"
+          f"{', single thread' if args.single_thread else ''}; medians of one run; "
+          f"JAX {'%s' % jax.__version__ if jax else 'not installed'})\n")
+    print(t.render())
+    return 0
