@@ -338,8 +338,8 @@ def _minmax_jvp(pick):
 
 
 def _tie_weights(chosen, tie, like):
-    w = select_n(chosen, _k(like, 0.0), _k(like, 1.0))
-    return select_n(tie, w, _k(like, 0.5))
+    dt = get_aval(like).dtype
+    return add(convert_element_type(chosen, dt), mul(convert_element_type(tie, dt), 0.5))
 
 
 defjvp(max_p, *_minmax_jvp(gt))
@@ -508,7 +508,7 @@ clamp_p.batch = batching.vectorized_batcher(clamp_p)
 
 
 def _pick_weight(cond, like):
-    return select_n(cond, _k(like, 0), _k(like, 1))
+    return convert_element_type(cond, get_aval(like).dtype)
 
 
 # a rank-0 bound's tangent broadcasts against the weight in mul
