@@ -206,7 +206,7 @@ def _int_div(x, y):
     with np.errstate(all="ignore"):
         q = np.floor_divide(x, np.where(y == 0, 1, y))
         r = x - q * y
-        fix = (r != 0) & ((r < 0) != (y < 0))     # floor -> truncation
+        fix = (r != 0) & ((x < 0) != (y < 0))     # floor -> truncation
         return np.where(y == 0, 0, q + fix).astype(x.dtype)
 
 
@@ -424,7 +424,13 @@ select_n_p = standard_primitive("select_n", _select_n_impl, _select_n_abstract)
 
 
 def select_n(which, *cases):
-    """``cases[which]`` elementwise (bool ``which``: False picks cases[0])."""
+    """``cases[which]`` elementwise (bool ``which``: False picks cases[0]).
+    Rank-0 cases broadcast to the shape of the others (or of ``which``)."""
+    shapes = [get_aval(c).shape for c in (which, *cases)]
+    full = next((s for s in shapes if s != ()), ())
+    if full != ():
+        cases = [_broadcast_in_dim(c, full, ()) if get_aval(c).shape == () else c
+                 for c in cases]
     return select_n_p.bind(which, *cases)
 
 
