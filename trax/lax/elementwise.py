@@ -383,7 +383,7 @@ def _integer_pow_jvp(g, x, y):
         return mul(g, _k(x, 0))
     if y == 1:
         return g
-    return mul(g, mul(_k(x, y), integer_pow(x, y - 1)))
+    return mul(g, mul(_k(x, y), x if y == 2 else integer_pow(x, y - 1)))
 
 
 defjvp(integer_pow_p, _integer_pow_jvp)
