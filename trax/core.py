@@ -401,7 +401,18 @@ def find_top_trace(xs):
               default=trace_stack[0], key=lambda m: m.level)
     if _dynamic_main is not None and _dynamic_main.level > top.level:
         top = _dynamic_main
+    if top.level >= len(trace_stack) or trace_stack[top.level] is not top:
+        raise _leaked_error(next(x for x in xs if isinstance(x, Tracer) and
+                                 x._trace.main is top))
     return top.trace_type(top)
+
+
+def _leaked_error(tracer):
+    return UnexpectedTracerError(
+        f"a {tracer.aval.str_short()} tracer from a transformation that has "
+        f"already returned was used at {user_source_line() or 'an unknown line'}. "
+        "It leaked out, e.g. stored in a global or a closure; pass values "
+        "in and out of transformed functions explicitly instead.")
 
 
 def full_raise(trace, val):
@@ -413,11 +424,7 @@ def full_raise(trace, val):
     if main is trace.main:
         return val
     if main.level >= len(trace_stack) or trace_stack[main.level] is not main:
-        raise UnexpectedTracerError(
-            f"a {val.aval.str_short()} tracer from a transformation that has "
-            f"already returned was used at {user_source_line() or 'an unknown line'}. "
-            "It leaked out, e.g. stored in a global or a closure; pass values "
-            "in and out of transformed functions explicitly instead.")
+        raise _leaked_error(val)
     if main.level < level:
         return trace.lift(val)
     raise UnexpectedTracerError(
