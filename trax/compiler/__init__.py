@@ -1,0 +1,83 @@
+"""jit's backend: jaxpr -> native code through LLVM.
+
+``compile_jaxpr(closed_jaxpr) -> Executable`` is the entry point (see
+docs/compiler.md):
+
+    passes.simplify   inline calls, fold constants, identities, CSE, DCE
+    fusion.plan       which values are materialized, which fuse into loops
+    codegen           one LLVM function with every kernel (elemental rules in
+                      elemental.py, kernel rules in reductions.py, linalg.py, ...)
+    engine            O3 + vectorization for the host CPU; object code
+    cache             in-memory and on-disk caches of compiled code
+    executable        the thin Python call path
+"""
+import hashlib
+import time
+
+from trax.core import Literal
+from trax.compiler import blas, cache, engine, fusion, kernels, passes
+from trax.compiler.codegen import ENTRY, Codegen
+from trax.compiler.executable import Compiled, Executable
+# kernel-rule modules register themselves in kernels.KERNELS
+from trax.compiler import reductions, linalg, structural  # noqa: F401
+
+__all__ = ["compile_jaxpr", "Executable", "cache_stats"]
+
+_loaded = {}        # entry name -> address, for code already in this process
+
+
+def cache_stats():
+    """Counters of the compiled-code caches (a copy)."""
+    return dict(cache.stats)
+
+
+def _jaxpr_key(jaxpr):
+    lits = [a.aval.dtype.str for e in jaxpr.eqns for a in e.invars if isinstance(a, Literal)]
+    lits += [a.aval.dtype.str for a in jaxpr.outvars if isinstance(a, Literal)]
+    return f"{jaxpr}\n{','.join(lits)}"
+
+
+def compile_jaxpr(closed_jaxpr):
+    """Compile a ClosedJaxpr to an :class:`Executable`."""
+    opt = passes.simplify(closed_jaxpr)
+    key = _jaxpr_key(opt.jaxpr)
+    compiled = cache.memory_get(key)
+    if compiled is None:
+        compiled = _compile(opt.jaxpr, key)
+        cache.memory_put(key, compiled)
+    return Executable(compiled, closed_jaxpr.in_avals, opt.consts, closed_jaxpr.out_avals)
+
+
+def _compile(jaxpr, jaxpr_text):
+    start = time.perf_counter()
+    plan = fusion.plan(jaxpr)
+    ir_text = Codegen(jaxpr).generate(plan, kernels)
+    digest = hashlib.sha256(ir_text.encode()).hexdigest()
+    name = f"trax_{digest[:32]}"
+    ir_text = ir_text.replace(f'@"{ENTRY}"', f'@"{name}"').replace(
+        f'@"{ENTRY}_py"', f'@"{name}_py"')
+    names = [name, name + "_py"]
+    addresses = _loaded.get(name)
+    if addresses is None:
+        addresses = _load(ir_text, names)
+        _loaded[name] = addresses
+    cache.stats["compile_seconds"] += time.perf_counter() - start
+    n_args = len(jaxpr.invars) + len(jaxpr.constvars) + len(jaxpr.outvars)
+    return Compiled(addresses[name], addresses[name + "_py"], name, ir_text, jaxpr_text,
+                    fusion.kernel_summary(jaxpr, plan), n_args)
+
+
+def _load(ir_text, names):
+    """Native code for ``ir_text``: from the disk cache, else compiled (and stored)."""
+    blas.gemm("float32"), blas.gemm("float64")       # symbols the object may call
+    dkey = cache.disk_key(ir_text, engine.cpu_signature())
+    obj = cache.disk_get(dkey)
+    if obj is not None:
+        try:
+            return engine.load_object(obj, names)
+        except Exception:             # unloadable despite its checksum: recompile
+            cache.stats["disk_errors"] += 1
+    cache.stats["misses"] += 1
+    obj = engine.emit_object(ir_text)
+    cache.disk_put(dkey, obj)
+    return engine.load_object(obj, names)

@@ -1,0 +1,98 @@
+"""The compiled-code caches: in memory and on disk.
+
+* In memory: optimized-jaxpr key -> :class:`~trax.compiler.executable.Compiled`
+  (the jaxpr's text names every shape, dtype and literal; constants are
+  passed at run time, so their values are not part of the key).
+* On disk: object code, keyed on the hash of the LLVM IR text and the
+  target (triple, CPU, features, llvmlite and LLVM versions). Entries are
+  written atomically (temporary file + rename) and carry a checksum; a
+  truncated or corrupted entry is ignored, recompiled and replaced.
+
+The disk cache lives in ``$TRAX_CACHE_DIR`` if set (empty: disabled), else
+``$XDG_CACHE_HOME/trax`` or ``~/.cache/trax``; ``TRAX_DISABLE_DISK_CACHE=1``
+disables it. Settings are read at every compilation.
+"""
+import hashlib
+import os
+import tempfile
+
+_MAGIC = b"TRAXOBJ1"
+_memory = {}
+stats = {"memory_hits": 0, "disk_hits": 0, "misses": 0, "disk_writes": 0,
+         "disk_errors": 0, "compile_seconds": 0.0}
+
+
+def memory_get(key):
+    hit = _memory.get(key)
+    if hit is not None:
+        stats["memory_hits"] += 1
+    return hit
+
+
+def memory_put(key, compiled):
+    _memory[key] = compiled
+
+
+def clear_memory():
+    """Forget in-memory entries (native code stays loaded)."""
+    _memory.clear()
+
+
+def cache_dir():
+    """The disk cache directory, or None when the disk cache is disabled."""
+    if os.environ.get("TRAX_DISABLE_DISK_CACHE", "") not in ("", "0"):
+        return None
+    d = os.environ.get("TRAX_CACHE_DIR")
+    if d is not None:
+        return d or None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "trax")
+
+
+def disk_key(ir_text, target):
+    return hashlib.sha256(f"{target}\n{ir_text}".encode()).hexdigest()
+
+
+def _path(key):
+    d = cache_dir()
+    return None if d is None else os.path.join(d, key[:2], key + ".o")
+
+
+def disk_get(key):
+    """The object code stored under ``key``, or None (missing or corrupt)."""
+    path = _path(key)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    head = len(_MAGIC) + 32
+    body = data[head:]
+    if (len(data) < head or data[:len(_MAGIC)] != _MAGIC
+            or hashlib.sha256(body).digest() != data[len(_MAGIC):head]):
+        stats["disk_errors"] += 1
+        return None
+    stats["disk_hits"] += 1
+    return body
+
+
+def disk_put(key, obj):
+    """Store object code atomically; failures (read-only dir, full disk) are ignored."""
+    path = _path(key)
+    if path is None:
+        return
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(_MAGIC + hashlib.sha256(obj).digest() + obj)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        stats["disk_writes"] += 1
+    except OSError:
+        stats["disk_errors"] += 1

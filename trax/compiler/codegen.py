@@ -1,0 +1,263 @@
+"""LLVM IR generation: one native entry function per jaxpr.
+
+The entry is ``void trax_entry(i8* noalias a0, ..., i8* noalias aN)`` with one
+pointer per jaxpr input, then per constant, then per output (outputs are
+allocated by the caller); ``trax_entry_py`` takes the numpy arrays themselves. Every kernel of the fusion plan is emitted inline
+into it, in program order; temporaries are stack slots when tiny and heap
+buffers (``aligned_alloc``/``free``) otherwise, freed at the end.
+
+:class:`Codegen` is the context the lowering rules see: ``ctx.b`` (the
+builder), ``ctx.read(var, index)``, ``ctx.buffer(var)``, ``ctx.scope()``,
+``ctx.alloc(aval)`` and ``ctx.store_loop(var, buffer)``.
+"""
+from contextlib import contextmanager
+
+import numpy as np
+from llvmlite import ir
+
+from trax.core import Literal, Var
+from trax.compiler import elemental
+from trax.compiler.elemental import Index
+from trax.compiler.irtypes import (I8P, I64, VOID, const, from_mem, i64, mem_type,
+                                   to_mem)
+from trax.compiler.loops import loop, nest
+
+ENTRY = "trax_entry"
+DATA_OFFSET = 16            # offsetof(PyArrayObject_fields, data) on 64-bit CPython
+_STACK_BYTES = 256          # temporaries up to this size live on the stack
+
+
+class Buffer:
+    """An array in memory: a typed pointer and the aval it holds (row-major)."""
+
+    def __init__(self, ptr, aval):
+        self.ptr = ptr
+        self.aval = aval
+
+    def pointer(self, b, index):
+        if self.aval.size <= 1:
+            return self.ptr
+        return b.gep(self.ptr, [index.linear(b)], inbounds=True)
+
+    def load(self, b, index):
+        return from_mem(b, self.aval.dtype, b.load(self.pointer(b, index)))
+
+    def store(self, b, index, value):
+        b.store(to_mem(b, self.aval.dtype, value), self.pointer(b, index))
+
+
+class Codegen:
+    """Builds the entry function of one jaxpr."""
+
+    def __init__(self, jaxpr):
+        self.jaxpr = jaxpr
+        self.module = ir.Module(name="trax")
+        n = len(jaxpr.invars) + len(jaxpr.constvars) + len(jaxpr.outvars)
+        fn = ir.Function(self.module, ir.FunctionType(VOID, [I8P] * n), ENTRY)
+        for a in fn.args:
+            a.add_attribute("noalias")
+        fn.attributes.add("nounwind")
+        self.fn = fn
+        self.allocas = fn.append_basic_block("allocas")
+        body = fn.append_basic_block("body")
+        self.b = ir.IRBuilder(body)
+        self.buffers = {}
+        self.inlined = {}
+        self.memo = {}
+        self.heap = []
+
+    # ---- values
+
+    def read(self, atom, index):
+        """The element of ``atom`` (a Var or Literal) at ``index``."""
+        if isinstance(atom, Literal):
+            return const(atom.aval.dtype, atom.val)
+        key = (atom, id(index))
+        hit = self.memo.get(key)
+        if hit is not None:
+            return hit[0]
+        buf = self.buffers.get(atom)
+        if buf is not None:
+            val = buf.load(self.b, index)
+        else:
+            eqn = self.inlined[atom]
+            val = elemental.RULES[eqn.primitive.name](self, eqn, index)
+        self.memo[key] = (val, index)
+        return val
+
+    @contextmanager
+    def scope(self):
+        """A new loop body: values emitted inside are not reused outside."""
+        saved = self.memo
+        self.memo = dict(saved)
+        try:
+            yield
+        finally:
+            self.memo = saved
+
+    def buffer(self, var):
+        """``var`` in memory (materialized into a temporary that lives until
+        the end of the current kernel if it is inlined or a literal)."""
+        if isinstance(var, Var) and var in self.buffers:
+            return self.buffers[var]
+        buf = self.alloc(var.aval)
+        self.store_loop(var, buf)
+        return buf
+
+    # ---- memory
+
+    def alloc(self, aval):
+        """A temporary buffer for ``aval``."""
+        ty = mem_type(aval.dtype)
+        nbytes = max(aval.size, 1) * aval.dtype.itemsize
+        if nbytes <= _STACK_BYTES:
+            with self.b.goto_block(self.allocas):
+                ptr = self.b.alloca(ty, size=max(aval.size, 1))
+            return Buffer(ptr, aval)
+        size = (nbytes + 63) // 64 * 64
+        raw = self.b.call(self._libc("aligned_alloc", I8P, [I64, I64]), [i64(64), i64(size)])
+        self.heap.append(raw)
+        return Buffer(self.b.bitcast(raw, ty.as_pointer()), aval)
+
+    def free_heap(self, raws):
+        free = self._libc("free", VOID, [I8P])
+        for raw in raws:
+            self.b.call(free, [raw])
+
+    def _libc(self, name, ret, args):
+        fn = self.module.globals.get(name)
+        if fn is None:
+            fn = ir.Function(self.module, ir.FunctionType(ret, args), name)
+        return fn
+
+    def declare(self, name, ret, args):
+        """Declare an external function (e.g. a BLAS routine)."""
+        return self._libc(name, ret, args)
+
+    # ---- loops
+
+    def flat_ok(self, var, eqn=None):
+        """Can ``var``'s elements (computed by ``eqn`` if given, else as read)
+        be computed from a linear index alone?"""
+        stack, seen = [eqn or var], set()
+        while stack:
+            v = stack.pop()
+            eqn = v if not isinstance(v, (Var, Literal)) else \
+                self.inlined.get(v) if isinstance(v, Var) else None
+            if eqn is None or id(eqn) in seen:
+                continue
+            seen.add(id(eqn))
+            if not elemental.flat_safe(eqn):
+                return False
+            stack.extend(eqn.invars)
+        return True
+
+    @contextmanager
+    def elements(self, shape, flat=True):
+        """Loop over all indices of ``shape``; yields an :class:`Index`
+        (one flat loop when ``flat``, else a loop nest)."""
+        size = int(np.prod(shape, dtype=np.int64))
+        if size == 0:
+            # emit nothing that runs: a loop of zero trips
+            with loop(self.b, 0) as i, self.scope():
+                yield Index(shape, linear=i) if shape else Index(shape)
+            return
+        if flat or len(shape) <= 1:
+            if size == 1:
+                with self.scope():
+                    yield Index(shape, linear=i64(0))
+                return
+            with loop(self.b, size) as i, self.scope():
+                yield Index(shape, linear=i)
+        else:
+            with nest(self.b, shape) as dims, self.scope():
+                yield Index(shape, dims=dims)
+
+    def store_loop(self, var, buf, eqn=None):
+        """The elemental kernel: ``buf[i] = var[i]`` for every index (computed
+        by the rule of ``eqn`` when given, else read)."""
+        if var.aval.size == 0:
+            return
+        with self.elements(var.aval.shape, self.flat_ok(var, eqn)) as idx:
+            if eqn is None:
+                val = self.read(var, idx)
+            else:
+                val = elemental.RULES[eqn.primitive.name](self, eqn, idx)
+            buf.store(self.b, idx, val)
+
+    # ---- the whole function
+
+    def generate(self, plan, kernels):
+        """Emit every kernel of ``plan`` and the output copies; returns IR text."""
+        jaxpr, b = self.jaxpr, self.b
+        args = list(self.fn.args)
+        ins = jaxpr.invars + jaxpr.constvars
+        for v, a in zip(ins, args):
+            self.buffers[v] = Buffer(b.bitcast(a, mem_type(v.aval.dtype).as_pointer()), v.aval)
+        out_args = args[len(ins):]
+        out_bufs = [Buffer(b.bitcast(a, mem_type(v.aval.dtype).as_pointer()), v.aval)
+                    for v, a in zip(jaxpr.outvars, out_args)]
+        produced = {v for e in plan.roots for v in e.outvars}
+        copies = []
+        for v, buf in zip(jaxpr.outvars, out_bufs):
+            if isinstance(v, Var) and v in produced and v not in self.buffers:
+                self.buffers[v] = buf
+            else:
+                copies.append((v, buf))
+        self.inlined = plan.inlined
+        last_use = _last_uses(plan, [v for v, _ in copies])
+        owned = {}                      # var -> heap pointer of its temporary
+        for k, eqn in enumerate(plan.roots):
+            for v in eqn.outvars:
+                if v not in self.buffers:
+                    self.buffers[v] = self.alloc(v.aval)
+                    if self.heap:
+                        owned[v] = self.heap.pop()
+            kernels.emit(self, eqn)
+            self.free_heap(self.heap)            # the kernel's own scratch space
+            self.heap = []
+            self.free_heap([owned.pop(v) for v in list(owned) if last_use.get(v, k) <= k])
+        for v, buf in copies:
+            self.store_loop(v, buf)
+        self.free_heap(list(owned.values()))
+        b.ret_void()
+        with b.goto_block(self.allocas):
+            b.branch(self.fn.blocks[1])
+        self._trampoline()
+        return str(self.module)
+
+    def _trampoline(self):
+        """``trax_entry_py(PyObject* a0, ...)``: the entry called with numpy
+        arrays; it reads each array's data pointer (a field at a fixed offset
+        of numpy's object struct, checked at import by executable.py)."""
+        n = len(self.fn.args)
+        fn = ir.Function(self.module, ir.FunctionType(VOID, [I8P] * n), ENTRY + "_py")
+        b = ir.IRBuilder(fn.append_basic_block())
+        ptrs = []
+        for a in fn.args:
+            field = b.bitcast(b.gep(a, [i64(DATA_OFFSET)]), I8P.as_pointer())
+            ptrs.append(b.load(field))
+        b.call(self.fn, ptrs)
+        b.ret_void()
+
+
+def _last_uses(plan, extra_reads):
+    """var -> index of the last kernel of ``plan`` that reads it from memory
+    (len(roots) for ``extra_reads``, read after every kernel)."""
+    last = {}
+    for k, root in enumerate(plan.roots):
+        stack, seen = list(root.invars), set()
+        while stack:
+            v = stack.pop()
+            if not isinstance(v, Var) or v in seen:
+                continue
+            seen.add(v)
+            eqn = plan.inlined.get(v)
+            if eqn is None:
+                last[v] = k
+            else:
+                stack.extend(eqn.invars)
+    for v in extra_reads:
+        if isinstance(v, Var):
+            last[v] = len(plan.roots)
+    return last

@@ -1,0 +1,99 @@
+"""Compiled code and the thin Python path that calls it.
+
+:class:`Compiled` is the native entry (address + layout) of one optimized
+jaxpr, shared by every :class:`Executable` built from it; an Executable binds
+it to the constants of one closed jaxpr. A call makes inputs contiguous
+arrays of the right dtype, allocates outputs with ``np.empty`` and makes one
+native call through a ``CFUNCTYPE`` with explicit argtypes: ``py_object``
+for the ``_py`` entry, which reads each array's data pointer natively
+(~0.2 us per array instead of ~0.8 us for ``arr.ctypes.data``), or, if the
+numpy object layout is not the expected one, ``c_void_p`` data pointers.
+"""
+import ctypes
+
+import numpy as np
+
+from trax.core import Array
+from trax.compiler import engine
+from trax.compiler.codegen import DATA_OFFSET
+
+
+def _py_entry_works():
+    """Does the data pointer of an ndarray sit where the ``_py`` entry reads it?"""
+    x = np.empty(3)
+    return ctypes.c_void_p.from_address(id(x) + DATA_OFFSET).value == x.ctypes.data
+
+
+PY_ENTRY = _py_entry_works()
+
+
+class Compiled:
+    """A native entry point: ``entry(*inputs, *consts, *outputs)``, taking
+    data pointers, and ``entry_py`` taking the arrays themselves."""
+
+    def __init__(self, address, py_address, name, ir_text, jaxpr_text, kernels, n_args):
+        self.address = address
+        self.name = name
+        self.ir_text = ir_text
+        self.jaxpr_text = jaxpr_text
+        self.kernels = kernels
+        if PY_ENTRY:
+            self.fn = ctypes.CFUNCTYPE(None, *([ctypes.py_object] * n_args))(py_address)
+        else:
+            self.fn = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * n_args))(address)
+
+
+class Executable:
+    """``exe(*flat_args) -> [outputs]`` for one closed jaxpr."""
+
+    def __init__(self, compiled, in_avals, consts, out_avals):
+        self.compiled = compiled
+        self._consts = tuple(np.asarray(c, order="C") for c in consts)   # kept alive
+        self._const_args = self._consts if PY_ENTRY else \
+            tuple(c.ctypes.data for c in self._consts)
+        self._ins = tuple((a.shape, a.dtype) for a in in_avals)
+        self._outs = tuple((a.shape, a.dtype) for a in out_avals)
+        self._fn = compiled.fn
+
+    @property
+    def stats(self):
+        from trax.compiler import cache
+        return dict(cache.stats)
+
+    def __call__(self, *args):
+        if len(args) != len(self._ins):
+            raise TypeError(f"compiled function takes {len(self._ins)} arguments, "
+                            f"got {len(args)}")
+        ins = []
+        for x, (shape, dt) in zip(args, self._ins):
+            x = np.asarray(x, dt)
+            if not x.flags.c_contiguous:
+                x = np.ascontiguousarray(x)
+            if x.shape != shape:
+                raise ValueError(f"compiled function expected an argument of shape "
+                                 f"{shape}, got {x.shape}")
+            ins.append(x)
+        outs = [np.empty(shape, dt) for shape, dt in self._outs]
+        if PY_ENTRY:
+            self._fn(*ins, *self._const_args, *outs)
+        else:
+            self._fn(*[x.ctypes.data for x in ins], *self._const_args,
+                     *[o.ctypes.data for o in outs])
+        return [o.view(Array) for o in outs]
+
+    def as_text(self, kind="jaxpr"):
+        """``"jaxpr"`` (optimized), ``"kernels"`` (the fusion plan), ``"llvm"``,
+        ``"llvm_optimized"`` or ``"asm"``."""
+        c = self.compiled
+        if kind == "jaxpr":
+            return c.jaxpr_text
+        if kind == "kernels":
+            return "\n".join(c.kernels)
+        if kind == "llvm":
+            return c.ir_text
+        if kind == "llvm_optimized":
+            return engine.optimized_ir(c.ir_text)
+        if kind == "asm":
+            return engine.assembly(c.ir_text)
+        raise ValueError(f"unknown text kind {kind!r}; use jaxpr, kernels, llvm, "
+                         f"llvm_optimized or asm")

@@ -1,0 +1,115 @@
+"""Fusion planning: which values live in memory, which are recomputed inline.
+
+Walking the equations backwards, the output of a fusible (elemental, see
+:mod:`trax.compiler.elemental`) equation is *inlined* into its consumers'
+loop when that costs no extra work:
+
+* it has one consumer, or all its consumers are elementwise ops of its own
+  shape in the same kernel (they read it at the same index, and the emitter
+  computes it once per index);
+* it is cheap to recompute anywhere (iota, reshape, broadcast, transpose...:
+  index arithmetic only);
+* it is never inlined into a consumer that reads its elements repeatedly
+  (e.g. a broadcast that stretches it) if it does arithmetic.
+
+A chain of more than MAX_DEPTH fused equations is cut (code generation
+recurses once per level). Every other value is *materialized*: its equation is the root of a kernel
+(one loop nest) that writes it to a buffer. Jaxpr outputs and the outputs of
+non-fusible equations (reductions, dot_general, ...) are always materialized.
+"""
+from collections import defaultdict
+
+from trax.core import Literal, Var
+from trax.compiler import elemental, scalar
+
+_MULTI = object()       # "consumed by several kernels"
+MAX_DEPTH = 48          # longer chains are split (the emitter recurses per level)
+
+
+class Plan:
+    """``roots``: the kernel-root equations in order; ``inlined``: var -> the
+    equation that computes it inside its consumers."""
+
+    def __init__(self, roots, inlined):
+        self.roots = roots
+        self.inlined = inlined
+
+
+# Pure index remappings: recomputing them in each consumer costs index
+# arithmetic only (their operand is then materialized once).
+_REMAPS = {"iota", "reshape", "squeeze", "expand_dims", "broadcast_in_dim", "transpose",
+           "slice", "rev"}
+
+
+def _is_cheap(eqn):
+    if eqn.primitive.name in _REMAPS:
+        return True
+    return eqn.primitive.name == "convert_element_type" and \
+        all(isinstance(v, Literal) or v.aval.size <= 1 for v in eqn.invars)
+
+
+def _same_index_elementwise(consumer, var):
+    return consumer.primitive.name in scalar.EMITTERS and \
+        consumer.outvars[0].aval.shape == var.aval.shape
+
+
+def plan(jaxpr):
+    """The fusion :class:`Plan` of ``jaxpr``."""
+    uses = defaultdict(list)
+    for e in jaxpr.eqns:
+        for v in e.invars:
+            if isinstance(v, Var):
+                uses[v].append(e)
+    outs = {v for v in jaxpr.outvars if isinstance(v, Var)}
+    kernel = {}                     # eqn -> the root eqn of its kernel, or _MULTI
+    depth = defaultdict(int)        # eqn -> nesting depth below its kernel's root
+    repeated = defaultdict(bool)    # var -> are its elements read repeatedly?
+    inlined, roots = {}, []
+    for e in reversed(jaxpr.eqns):
+        fusible = (e.primitive.name in elemental.RULES and not e.primitive.multiple_results)
+        v = e.outvars[0]
+        consumers = uses[v]
+        is_root = True
+        deep = max((depth[c] for c in consumers), default=0) >= MAX_DEPTH
+        if fusible and v not in outs and consumers and not deep:
+            ks = {id(kernel[c]) for c in consumers}
+            if _is_cheap(e):
+                kernel[e] = kernel[consumers[0]] if len(ks) == 1 else _MULTI
+                is_root = False
+            elif (len(ks) == 1 and kernel[consumers[0]] is not _MULTI
+                  and (len(consumers) == 1
+                       or all(_same_index_elementwise(c, v) for c in consumers))
+                  and not (repeated[v] and e.primitive.name in scalar.EMITTERS
+                           and v.aval.size > 1)):
+                kernel[e] = kernel[consumers[0]]
+                is_root = False
+        if is_root:
+            kernel[e] = e
+            roots.append(e)
+        else:
+            inlined[v] = e
+            depth[e] = 1 + max(depth[c] for c in consumers)
+        for k, x in enumerate(e.invars):
+            if isinstance(x, Var):
+                repeated[x] |= elemental.reuses(e, k) or (not is_root and repeated[v])
+    roots.reverse()
+    return Plan(roots, inlined)
+
+
+def kernel_summary(jaxpr, p):
+    """One line per kernel: the root primitive and the primitives fused in."""
+    lines = []
+    for r in p.roots:
+        fused = []
+        stack = [x for x in r.invars if isinstance(x, Var)]
+        seen = set()
+        while stack:
+            x = stack.pop()
+            e = p.inlined.get(x)
+            if e is None or id(e) in seen:
+                continue
+            seen.add(id(e))
+            fused.append(e.primitive.name)
+            stack.extend(y for y in e.invars if isinstance(y, Var))
+        lines.append(f"{r.primitive.name} <- [{', '.join(reversed(fused))}]")
+    return lines
