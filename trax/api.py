@@ -264,8 +264,8 @@ def _batch_size(leaves, dims, args, in_tree, axis_size):
             continue
         aval = get_aval(x)
         if not -aval.ndim <= d < aval.ndim:
-            raise ValueError(f"vmap in_axes {d} is out of range for argument "
-                             f"{path} of shape {aval.shape}")
+            raise ValueError(f"vmap in_axes {d} is out of range for {path} "
+                             f"of shape {aval.shape}")
         sizes.setdefault(aval.shape[d], []).append(f"{path} (axis {d})")
     if axis_size is not None:
         if sizes and set(sizes) != {axis_size}:
