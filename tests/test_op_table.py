@@ -135,12 +135,47 @@ def _vmappable(case):
     return case.vmap and len(case.args) > 0
 
 
+# compiled code uses its own vectorized math (a few ulp) and reassociated
+# float reductions, so it is compared with a looser tolerance than eager
+_JIT_TOL_MULT = 30.0
+
+
+def check_jit(case, dtype):
+    """jit (LLVM-compiled) == eager."""
+    args = case.make_args(dtype)
+    with np.errstate(all="ignore"):
+        eager = case.fn(*args)
+        out = trax.jit(case.fn)(*args)
+    assert_trees_close(out, eager, case.tol * _JIT_TOL_MULT, signed_zeros=False)
+
+
+def _grad_of_sum(case):
+    def total(*a):
+        outs = tree_flatten(case.fn(*a))[0]
+        return sum(trax.numpy.sum(o) for o in outs if np.dtype(o.dtype).kind == "f")
+    return total
+
+
+def check_jit_grad(case, dtype):
+    """jit(grad) == grad (eager) for the sum of the row's outputs."""
+    args = case.make_args(dtype)
+    argnums = case.diff_argnums(args)
+    g = trax.grad(_grad_of_sum(case), argnums=argnums)
+    assert_trees_close(trax.jit(g)(*args), g(*args), case.tol * _JIT_TOL_MULT)
+
+
+def _jit_grad_applies(case):
+    return case.order >= 1 and F64 in case.dtypes
+
+
 TRANSFORM_CHECKS = {
     "jaxpr": (lambda case: True, check_jaxpr),
     "vmap_axis0": (_vmappable, check_vmap_axis0),
     "vmap_last_axis": (_vmappable, check_vmap_last_axis),
     "vmap_first_arg": (lambda case: _vmappable(case) and len(case.args) > 1,
                        check_vmap_first_arg_only),
+    "jit": (lambda case: True, check_jit),
+    "jit_grad": (_jit_grad_applies, check_jit_grad),
 }
 
 

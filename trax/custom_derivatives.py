@@ -268,12 +268,36 @@ custom_vjp_call_p.jvp = _custom_vjp_jvp
 
 
 def _custom_vjp_batch(vals, dims, axis_size, call_jaxpr, n_consts, fwd, bwd):
-    # vmap of a custom_vjp function: run its body batched; its rule is not
-    # carried through vmap yet, so grad(vmap(f)) differentiates the body.
-    outs, out_dims = batching.vmap_flat(
-        lambda *a: core.eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *a),
-        axis_size, list(dims), list(vals))
-    return outs, out_dims
+    """vmap of a custom_vjp function: a custom_vjp call whose body, fwd and
+    bwd are all batched, so grad(vmap(f)) still uses the user's rule."""
+    dims = list(dims)
+    front = lambda outs, out_dims: [batching.bdim_at_front(o, d, axis_size)
+                                    for o, d in zip(outs, out_dims)]
+    box = {}
+
+    def fwd_batched(*primals):
+        def f(*p):
+            out, res, res_tree = fwd(*p)
+            box["n_out"], box["res_tree"] = len(out), res_tree
+            return [*out, *res]
+        outs = front(*batching.vmap_flat(f, axis_size, dims, list(primals)))
+        return outs[:box["n_out"]], outs[box["n_out"]:], box["res_tree"]
+
+    def bwd_batched(res_tree, res, cts):
+        n = len(res)
+        outs = front(*batching.vmap_flat(
+            lambda *rc: bwd(res_tree, list(rc[:n]), list(rc[n:])),
+            axis_size, [0] * (n + len(cts)), [*res, *cts]))
+        from trax import lax
+        # each cotangent takes its input's batch layout; unbatched inputs sum
+        return [lax.reduce_sum(c, (0,)) if d is None else batching.moveaxis(c, 0, d)
+                for c, d in zip(outs, dims[n_consts:])]
+
+    outs = custom_vjp_call_p.bind(
+        *vals, call_jaxpr=_batched_call_jaxpr(call_jaxpr, dims, axis_size),
+        n_consts=n_consts, fwd=_Rule(fwd_batched, f"vmap({fwd})"),
+        bwd=_Rule(bwd_batched, f"vmap({bwd})"))
+    return outs, [0] * len(outs)
 
 
 custom_vjp_call_p.batch = _custom_vjp_batch
