@@ -147,6 +147,9 @@ class Jitted:
         self.static_argnums = static_argnums
         self.static_argnames = static_argnames
         self._cache = {}
+        # quick signature of plain array/scalar arguments -> compiled code;
+        # static arguments always take the general path
+        self._fast = None if (static_argnums or static_argnames) else {}
         self._last_key = None
         self.hits = self.misses = 0
         self.miss_reasons = []
@@ -205,6 +208,19 @@ class Jitted:
         return entry, leaves
 
     def __call__(self, *args, **kwargs):
+        if not kwargs and self._fast is not None and core._dynamic_main is None:
+            try:
+                key = tuple([_QUICK_SIG[type(a)](a) for a in args])
+            except KeyError:        # a pytree, a tracer, ...: the general path
+                key = None
+            hit = self._fast.get(key)
+            if hit is not None and not _jit_disabled():
+                self.hits += 1
+                outs = hit[0](*args)
+                return outs[0] if hit[1] else tree_unflatten(hit[2], outs)
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
         if _jit_disabled():
             return self.fun(*args, **kwargs)
         entry, leaves = self._lookup(args, kwargs)
@@ -214,7 +230,20 @@ class Jitted:
             if entry.executable is None:
                 entry.executable = _executable(entry.jaxpr)
             outs = entry.executable(*leaves)
+            self._remember_fast(args, kwargs, entry)
         return tree_unflatten(entry.out_tree, outs)
+
+    def _remember_fast(self, args, kwargs, entry):
+        """Arguments that are all plain arrays or scalars map straight from
+        their quick signature to the executable on later calls."""
+        if kwargs or self._fast is None:
+            return
+        try:
+            key = tuple([_QUICK_SIG[type(a)](a) for a in args])
+        except KeyError:
+            return
+        is_leaf = entry.out_tree == _LEAF
+        self._fast[key] = (entry.executable, is_leaf, entry.out_tree)
 
     def lower(self, *args, **kwargs):
         """Trace for these arguments; ``.as_text()`` / ``.compile()`` show and
@@ -229,6 +258,8 @@ class Jitted:
 
     def clear_cache(self):
         self._cache.clear()
+        if self._fast is not None:
+            self._fast.clear()
         self._last_key = None
 
 
@@ -251,6 +282,20 @@ class Lowered:
             return str(self.jaxpr)
         exe = self.compile()
         return exe.as_text("jaxpr" if kind == "optimized_jaxpr" else kind)
+
+
+def _array_sig(a):
+    return (a.shape, a.dtype)
+
+
+# The quick signature of each plain argument type: a different shape, dtype
+# or weak type (Python scalar) gives a different key.
+_QUICK_SIG = {np.ndarray: _array_sig, core.Array: _array_sig,
+              float: type, int: type, bool: type}
+for _t in (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
+           np.uint8, np.uint16, np.uint32, np.uint64, np.bool_):
+    _QUICK_SIG[_t] = type
+_LEAF = tree_flatten(0)[1]
 
 
 def _hashable(v, what):
