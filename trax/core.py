@@ -357,6 +357,7 @@ class EvalTrace(Trace):
         if primitive.impl is None:
             raise NotImplementedError(f"primitive {primitive.name} has no eager impl")
         avals = primitive.abstract_eval(*map(get_aval, vals), **params)
+        vals = [v if isinstance(v, np.ndarray) else np.asarray(v) for v in vals]
         outs = primitive.impl(*vals, **params)
         if primitive.multiple_results:
             return [_as_aval_array(o, a) for o, a in zip(outs, avals)]
