@@ -226,34 +226,29 @@ def _flatten_axes(name, axes, tree, treedef):
         raise ValueError(f"vmap in_axes has {len(axes)} entries but the function "
                          f"was called with {len(tree)} positional arguments")
     out = []
+    what = "arguments" if name == "in_axes" else "outputs"
 
     def expand(spec, sub):
         if spec is None or isinstance(spec, int):
             out.extend([spec] * tree_structure(sub).num_leaves)
             return
-        spec_leaves, spec_tree = tree_flatten(spec, is_leaf=lambda s: s is None)
-        if spec_tree.node_type is not tree_structure(sub).node_type:
+        spec_kids, sub_kids = _children(spec), _children(sub)
+        if (type(spec) is not type(sub) or spec_kids is None or
+                len(spec_kids) != len(sub_kids) or
+                (isinstance(spec, dict) and sorted(spec) != sorted(sub))):
             raise ValueError(f"vmap {name} {axes!r} does not match the structure "
-                             f"of the {'arguments' if name == 'in_axes' else 'outputs'}"
-                             f" {treedef}")
-        children_spec = _children(spec)
-        children_sub = _children(sub)
-        if len(children_spec) != len(children_sub):
-            raise ValueError(f"vmap {name} {axes!r} does not match the structure "
-                             f"{treedef}")
-        for s, c in zip(children_spec, children_sub):
+                             f"of the {what} {treedef}")
+        for s, c in zip(spec_kids, sub_kids):
             expand(s, c)
     expand(axes, tree)
     return out
 
 
 def _children(x):
-    if isinstance(x, dict):
-        return [x[k] for k in sorted(x)]
-    if isinstance(x, (tuple, list)):
-        return list(x)
-    leaves, t = tree_flatten(x)
-    return [x] if t.node_type is None else list(x)
+    """The children of a pytree node, or None for a leaf."""
+    from trax.tree_util import _node_handlers
+    _, handlers = _node_handlers(x)
+    return None if handlers is None else list(handlers[0](x)[0])
 
 
 def _batch_size(leaves, dims, args, in_tree, axis_size):
