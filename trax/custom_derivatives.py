@@ -313,6 +313,7 @@ def _custom_lin_impl(*args, **_):
 
 
 custom_lin_p.impl = _custom_lin_impl
+custom_lin_p.batch = lambda *args, **params: _custom_lin_impl()  # vmap(jvp(...)), jacfwd
 custom_lin_p.abstract_eval = lambda *avals, num_res, bwd, out_avals: list(out_avals)
 
 

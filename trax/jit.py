@@ -130,11 +130,13 @@ def _describe_sig(sig):
 
 
 class _Entry:
-    __slots__ = ("jaxpr", "out_tree", "executable")
+    __slots__ = ("jaxpr", "out_tree", "executable", "in_tree", "sig")
 
-    def __init__(self, jaxpr, out_tree):
+    def __init__(self, jaxpr, out_tree, in_tree, sig):
         self.jaxpr = jaxpr
         self.out_tree = out_tree
+        self.in_tree = in_tree
+        self.sig = sig
         self.executable = None
 
 
@@ -144,8 +146,8 @@ class Jitted:
     def __init__(self, fun, static_argnums, static_argnames):
         functools.update_wrapper(self, fun)
         self.fun = fun
-        self.static_argnums = static_argnums
-        self.static_argnames = static_argnames
+        self.static_argnums, self.static_argnames = _both_static_forms(
+            fun, static_argnums, static_argnames)
         self._cache = {}
         # quick signature of plain array/scalar arguments -> compiled code;
         # static arguments always take the general path
@@ -190,7 +192,7 @@ class Jitted:
             return out_leaves
         box = []
         closed = pe.trace_to_jaxpr(flat_fun, [get_aval(x) for x in leaves])
-        return _Entry(closed, box[0])
+        return _Entry(closed, box[0], in_tree, _signature(leaves))
 
     def _lookup(self, args, kwargs):
         static, static_nums, leaves, in_tree = self._split(args, kwargs)
@@ -249,7 +251,7 @@ class Jitted:
         """Trace for these arguments; ``.as_text()`` / ``.compile()`` show and
         build what jit runs (like JAX's ahead-of-time API)."""
         entry, _ = self._lookup(args, kwargs)
-        return Lowered(entry)
+        return Lowered(self, entry)
 
     def cache_info(self):
         """Hits, misses and why each retrace happened."""
@@ -266,22 +268,72 @@ class Jitted:
 class Lowered:
     """A traced jitted function for one signature."""
 
-    def __init__(self, entry):
+    def __init__(self, jitted, entry):
+        self._jitted = jitted
         self._entry = entry
         self.jaxpr = entry.jaxpr
 
-    def compile(self):
+    def _executable(self):
         if self._entry.executable is None:
             self._entry.executable = _executable(self._entry.jaxpr)
         return self._entry.executable
 
+    def compile(self):
+        """The compiled function for this signature (takes the same arguments
+        as the jitted function and returns its output pytree)."""
+        return Compiled(self._jitted, self._entry, self._executable())
+
     def as_text(self, kind="jaxpr"):
         """``'jaxpr'`` (as traced), or the compiler's ``'optimized_jaxpr'``,
-        ``'llvm'``, ``'llvm_optimized'`` or ``'asm'``."""
+        ``'kernels'``, ``'llvm'``, ``'llvm_optimized'`` or ``'asm'``."""
         if kind == "jaxpr":
             return str(self.jaxpr)
-        exe = self.compile()
-        return exe.as_text("jaxpr" if kind == "optimized_jaxpr" else kind)
+        return self._executable().as_text("jaxpr" if kind == "optimized_jaxpr" else kind)
+
+
+class Compiled:
+    """Compiled code for one signature of a jitted function."""
+
+    def __init__(self, jitted, entry, executable):
+        self._jitted, self._entry, self._exe = jitted, entry, executable
+
+    def __call__(self, *args, **kwargs):
+        _, _, leaves, in_tree = self._jitted._split(args, kwargs)
+        if in_tree != self._in_tree or _signature(leaves) != self._sig:
+            raise TypeError(f"this compiled function takes arguments of types "
+                            f"{[_describe_sig(s) for s in self._sig]}, got "
+                            f"{[_describe_sig(s) for s in _signature(leaves)]}")
+        return tree_unflatten(self._entry.out_tree, self._exe(*leaves))
+
+    @property
+    def _in_tree(self):
+        return self._entry.in_tree
+
+    @property
+    def _sig(self):
+        return self._entry.sig
+
+    def as_text(self, kind="llvm"):
+        return self._exe.as_text(kind)
+
+
+def _both_static_forms(fun, argnums, argnames):
+    """Static arguments by position and by name, each completed from the
+    other through ``fun``'s signature (as JAX does)."""
+    import inspect
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        return tuple(argnums), tuple(argnames)
+    positional = [p.name for p in params
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    has_varargs = any(p.kind == p.VAR_POSITIONAL for p in params)
+    nums = {i % len(positional) if i < 0 and positional and not has_varargs else i
+            for i in argnums}
+    nums |= {positional.index(n) for n in argnames if n in positional}
+    names = set(argnames) | {positional[i] for i in argnums
+                             if -len(positional) <= i < len(positional)}
+    return tuple(sorted(nums)), tuple(sorted(names))
 
 
 def _array_sig(a):
