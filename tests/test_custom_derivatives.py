@@ -476,3 +476,17 @@ def test_custom_rules_closing_over_outer_vmap_and_jit_values():
     for fn in (via_jvp, via_vjp):
         np.testing.assert_allclose(trax.vmap(fn)(np.arange(3.0)), [0.0, 5.0, 10.0])
         assert float(trax.jit(fn)(3.0)) == pytest.approx(15.0)
+
+
+def test_closing_over_a_differentiated_value_is_a_clear_error():
+    def outer(y):
+        @trax.custom_jvp
+        def f(x):
+            return jnp.sin(x) * y
+
+        @f.defjvp
+        def f_jvp(primals, tangents):
+            return f(primals[0]), tangents[0] * jnp.cos(primals[0]) * y
+        return f(2.0)
+    with pytest.raises(TypeError, match="closes over a value"):
+        trax.grad(outer)(3.0)

@@ -5,6 +5,7 @@ sub-jaxpr (so ``make_jaxpr`` shows it and ``jit`` can compile it) and the
 user's rule as a parameter. The jvp trace calls the rule instead of
 differentiating the function's body.
 """
+import contextlib
 import functools
 
 import numpy as np
@@ -39,6 +40,23 @@ def _trace_flat(fun, merge, in_tree, leaves):
     closed = pe.trace_to_jaxpr(flat_f, [get_aval(x) for x in leaves])
     jaxpr, consts = _closure_convert(closed)
     return jaxpr, consts, store.val
+
+
+@contextlib.contextmanager
+def _no_reentry(wrapper, what):
+    """A rule that calls its own function while that function closes over a
+    value being differentiated would differentiate itself forever: say so."""
+    if getattr(wrapper, "_in_rule", False):
+        raise TypeError(
+            f"the {what} of {wrapper.fun.__name__} re-entered its own rule: the "
+            f"function closes over a value that is being differentiated. Pass "
+            f"that value as an argument of the custom_jvp/custom_vjp function "
+            f"instead of closing over it.")
+    wrapper._in_rule = True
+    try:
+        yield
+    finally:
+        wrapper._in_rule = False
 
 
 class _Rule:
@@ -91,7 +109,8 @@ class custom_jvp:
         def flat_jvp(primals, tangents):
             p = tree_unflatten(in_tree, primals[n_consts:])
             t = tree_unflatten(in_tree, tangents[n_consts:])
-            res = user_jvp(*nondiff, p, t)
+            with _no_reentry(self, "jvp rule"):
+                res = user_jvp(*nondiff, p, t)
             if not (isinstance(res, (tuple, list)) and len(res) == 2):
                 raise TypeError(f"the custom_jvp rule of {self.fun.__name__} must "
                                 f"return a pair (primal_out, tangent_out)")
@@ -213,7 +232,8 @@ class custom_vjp:
         in_avals = [get_aval(x) for x in leaves]
 
         def flat_fwd(*primals):
-            res = fwd(*merge(tree_unflatten(in_tree, primals[n_consts:])))
+            with _no_reentry(self, "fwd"):
+                res = fwd(*merge(tree_unflatten(in_tree, primals[n_consts:])))
             if not (isinstance(res, (tuple, list)) and len(res) == 2):
                 raise TypeError(f"the custom_vjp fwd of {name} must return a pair "
                                 f"(output, residuals)")
