@@ -45,18 +45,21 @@ def _trace_flat(fun, merge, in_tree, leaves):
 @contextlib.contextmanager
 def _no_reentry(wrapper, what):
     """A rule that calls its own function while that function closes over a
-    value being differentiated would differentiate itself forever: say so."""
-    if getattr(wrapper, "_in_rule", False):
+    value being differentiated would differentiate itself forever (the call
+    comes back to the same jvp trace): say so."""
+    level = ad.rule_levels[-1] if ad.rule_levels else None
+    active = wrapper.__dict__.setdefault("_rule_levels", set())
+    if level in active:
         raise TypeError(
             f"the {what} of {wrapper.fun.__name__} re-entered its own rule: the "
             f"function closes over a value that is being differentiated. Pass "
             f"that value as an argument of the custom_jvp/custom_vjp function "
             f"instead of closing over it.")
-    wrapper._in_rule = True
+    active.add(level)
     try:
         yield
     finally:
-        wrapper._in_rule = False
+        active.discard(level)
 
 
 class _Rule:

@@ -50,6 +50,10 @@ def instantiate(t):
     return zeros_like_aval(t.aval.strip_weak_type()) if isinstance(t, Zero) else t
 
 
+# levels of the jvp traces whose rules are running (innermost last)
+rule_levels = []
+
+
 class JVPTrace(Trace):
     def pure(self, val):
         return JVPTracer(self, val, Zero(get_aval(val)))
@@ -69,7 +73,11 @@ class JVPTrace(Trace):
             return JVPTracer(self, out, Zero(get_aval(out)))
         if not getattr(prim.jvp, "symbolic_zeros", False):
             tangents = [instantiate(t) for t in tangents]
-        p_out, t_out = prim.jvp(primals, tangents, **params)
+        rule_levels.append(self.main.level)
+        try:
+            p_out, t_out = prim.jvp(primals, tangents, **params)
+        finally:
+            rule_levels.pop()
         if prim.multiple_results:
             return [JVPTracer(self, p, t) for p, t in zip(p_out, t_out)]
         return JVPTracer(self, p_out, t_out)
