@@ -459,3 +459,49 @@ def test_disk_cache_disabled(monkeypatch, tmp_path):
 
 # The op table's rows are compiled and compared with eager (and their
 # gradients) by the 'jit' and 'jit_grad' checks in tests/test_op_table.py.
+
+
+# ---------------------------------------------------------------- row groups (rows.py)
+
+def _row_fns():
+    import trax.numpy as tnp
+
+    def softmax(x):
+        e = tnp.exp(x - tnp.max(x, axis=-1, keepdims=True))
+        return e / tnp.sum(e, axis=-1, keepdims=True)
+
+    def layer_norm(x):
+        mu = tnp.mean(x, axis=-1, keepdims=True)
+        var = tnp.mean((x - mu) ** 2, axis=-1, keepdims=True)
+        return (x - mu) / tnp.sqrt(var + 1e-5)
+
+    def crossed(x):         # a transposed read of a row result must not join the group
+        s = tnp.sum(x, axis=-1, keepdims=True) * x
+        return s + tnp.transpose(s) + tnp.max(s, axis=0)
+
+    return [softmax, layer_norm, crossed]
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (64, 1024), (3, 4, 6)])
+@pytest.mark.parametrize("k", range(3))
+def test_jit_row_groups_match_eager(shape, k):
+    import trax.numpy as tnp
+    f = _row_fns()[k]
+    if k == 2 and (len(shape) != 2 or shape[0] != shape[1]):
+        shape = (shape[0], shape[0])
+    x = np.random.default_rng(k).normal(size=shape).astype(np.float32)
+    g = trax.grad(lambda a: tnp.sum(f(a) * a))
+    for fn in (f, g):
+        want = np.asarray(fn(x))
+        np.testing.assert_allclose(np.asarray(trax.jit(fn)(x)), want, rtol=2e-5,
+                                   atol=2e-6 * max(1.0, float(np.max(np.abs(want)))))
+
+
+def test_jit_row_group_plan():
+    from trax.compiler import fusion, passes, rows
+    import trax.numpy as tnp
+    f = _row_fns()[0]
+    x = np.ones((8, 32), np.float32)
+    jaxpr = passes.simplify(trax.make_jaxpr(trax.grad(lambda a: tnp.sum(f(a) * a)))(x)).jaxpr
+    groups = rows.groups(fusion.plan(jaxpr))
+    assert len(groups) == 1 and groups[0].rows == 8

@@ -46,10 +46,83 @@ def gemm(dtype):
     return _found[letter]
 
 
+_AVX512 = ("+avx512f", "+avx512bw", "+avx512dq", "+avx512vl")
+_libs = {}      # path -> the CDLL gemm is taken from
+
+
+def _library(path):
+    """The OpenBLAS at ``path``, or a private copy of it with AVX-512
+    kernels. A DYNAMIC_ARCH OpenBLAS picks its kernels by CPU model when it
+    is loaded, and builds that do not know a newer AVX-512 CPU (e.g. Zen 5)
+    fall back to Haswell (AVX2) kernels: sgemm about 1.8x slower. Then, if
+    the host has AVX-512 and the library has SkylakeX kernels, a copy of
+    it is loaded with ``OPENBLAS_CORETYPE=SkylakeX`` (a copy, because dlopen
+    of the same file returns numpy's instance); numpy's own BLAS is not
+    touched. ``TRAX_BLAS_CORETYPE`` overrides the kernel set ("" keeps the
+    library's own choice)."""
+    if path in _libs:
+        return _libs[path]
+    lib = ctypes.CDLL(path)
+    _libs[path] = lib
+    try:
+        want = os.environ.get("TRAX_BLAS_CORETYPE")
+        if want is None:
+            feats = engine.host_info()["features"].split(",")
+            want = "SkylakeX" if all(f in feats for f in _AVX512) else ""
+        corename = _symbol(lib, "gotoblas_corename", ctypes.c_char_p)
+        if not want or corename is None or not hasattr(lib, "gotoblas_" + want.upper()):
+            return lib
+        if corename().decode().lower() == want.lower():
+            return lib
+        lib = _private_copy(lib, path, want) or lib
+    except Exception:       # keep numpy's instance on any failure
+        pass
+    _libs[path] = lib
+    return lib
+
+
+def _symbol(lib, name, restype):
+    fn = getattr(lib, name, None)
+    if fn is not None:
+        fn.restype = restype
+    return fn
+
+
+def _private_copy(lib, path, coretype):
+    import shutil
+    import tempfile
+    threads = None
+    for name in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
+                 "scipy_openblas_get_num_threads", "openblas_get_num_threads"):
+        fn = _symbol(lib, name, ctypes.c_int)
+        if fn is not None:
+            threads, setter = fn(), name.replace("get_", "set_")
+            break
+    fd, tmp = tempfile.mkstemp(suffix=".so", prefix="trax-openblas-")
+    old = os.environ.get("OPENBLAS_CORETYPE")
+    try:
+        with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+            shutil.copyfileobj(src, out)
+        os.environ["OPENBLAS_CORETYPE"] = coretype
+        copy = ctypes.CDLL(tmp, mode=os.RTLD_LOCAL)
+    finally:
+        if old is None:
+            os.environ.pop("OPENBLAS_CORETYPE", None)
+        else:
+            os.environ["OPENBLAS_CORETYPE"] = old
+        os.unlink(tmp)              # the mapping outlives the file
+    got = _symbol(copy, "gotoblas_corename", ctypes.c_char_p)
+    if got is None or got().decode().lower() != coretype.lower():
+        return None
+    if threads is not None and hasattr(copy, setter):
+        getattr(copy, setter)(ctypes.c_int(threads))     # numpy's thread setting
+    return copy
+
+
 def _probe(letter):
     for path, fmt, bits in _libraries():
         try:
-            lib = ctypes.CDLL(path)
+            lib = _library(path)
             name = fmt.format(letter)
             address = ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
         except (OSError, AttributeError):

@@ -16,15 +16,18 @@ import numpy as np
 from llvmlite import ir
 
 from trax.core import Literal, Var
-from trax.compiler import elemental
+from trax.compiler import elemental, rows
 from trax.compiler.elemental import Index
-from trax.compiler.irtypes import (I8P, I64, VOID, const, from_mem, i64, mem_type,
+from trax.compiler.irtypes import (I8P, I32, I64, VOID, const, from_mem, i64, mem_type,
                                    to_mem)
 from trax.compiler.loops import loop, nest
 
 ENTRY = "trax_entry"
 DATA_OFFSET = 16            # offsetof(PyArrayObject_fields, data) on 64-bit CPython
 _STACK_BYTES = 256          # temporaries up to this size live on the stack
+_ROW_STACK_BYTES = 16384    # row buffers (see rows.py) up to this size too
+_PREFETCH_MIN, _PREFETCH_MAX = 512, 65536   # rows of this many bytes are prefetched
+_PREFETCH_ROWS = 1                          # ... this many rows ahead
 
 
 class Buffer:
@@ -46,6 +49,24 @@ class Buffer:
         b.store(to_mem(b, self.aval.dtype, value), self.pointer(b, index))
 
 
+class RowBuffer(Buffer):
+    """One row of an array ``[R, ...]`` that a row group (see rows.py) reads
+    only at the row it is computing: indexed by the full array's index, it
+    holds the elements of row ``self.row`` (set by the row loop)."""
+
+    def __init__(self, ptr, aval, row_size):
+        super().__init__(ptr, aval)
+        self.row_size = row_size
+        self.row = None
+
+    def pointer(self, b, index):
+        if self.row_size == 1:
+            return self.ptr
+        start = b.mul(self.row, i64(self.row_size), flags=("nuw", "nsw"))
+        off = b.sub(index.linear(b), start, flags=("nuw", "nsw"))
+        return b.gep(self.ptr, [off], inbounds=True)
+
+
 class Codegen:
     """Builds the entry function of one jaxpr."""
 
@@ -65,6 +86,7 @@ class Codegen:
         self.inlined = {}
         self.memo = {}
         self.heap = []
+        self.row = None         # (R, r) inside a row group's loop
 
     # ---- values
 
@@ -119,6 +141,43 @@ class Codegen:
         self.heap.append(raw)
         return Buffer(self.b.bitcast(raw, ty.as_pointer()), aval)
 
+    def _prefetch_rows(self, grp, r):
+        """Prefetch the next row of every array a row group streams from
+        memory: the loop over a row is short and computes between its loads,
+        so without this the memory system idles while a row is processed."""
+        b = self.b
+        for v in grp.streamed:
+            buf = self.buffers.get(v)
+            if buf is None or isinstance(buf, RowBuffer):
+                continue
+            row_bytes = v.aval.size // grp.rows * v.aval.dtype.itemsize
+            if not _PREFETCH_MIN <= row_bytes <= _PREFETCH_MAX:
+                continue
+            fn = self.module.globals.get("llvm.prefetch.p0")
+            if fn is None:
+                fn = ir.Function(self.module, ir.FunctionType(VOID, [I8P, I32, I32, I32]),
+                                 "llvm.prefetch.p0")
+            nxt = b.add(r, i64(_PREFETCH_ROWS), flags=("nuw", "nsw"))
+            base = b.gep(b.bitcast(buf.ptr, I8P), [b.mul(nxt, i64(row_bytes))])
+            with loop(b, (row_bytes + 63) // 64, "pf") as line:
+                b.call(fn, [b.gep(base, [b.mul(line, i64(64))]), ir.Constant(I32, 0),
+                            ir.Constant(I32, 3), ir.Constant(I32, 1)])
+
+    def _row_buffer(self, aval, R):
+        """A :class:`RowBuffer` for one row of ``aval`` (freed after the group)."""
+        row_size = aval.size // R
+        ty = mem_type(aval.dtype)
+        nbytes = max(row_size, 1) * aval.dtype.itemsize
+        if nbytes <= _ROW_STACK_BYTES:
+            with self.b.goto_block(self.allocas):
+                ptr = self.b.alloca(ty, size=max(row_size, 1))
+                ptr.align = 64
+            return RowBuffer(ptr, aval, row_size)
+        size = (nbytes + 63) // 64 * 64
+        raw = self.b.call(self._libc("aligned_alloc", I8P, [I64, I64]), [i64(64), i64(size)])
+        self.heap.append(raw)
+        return RowBuffer(self.b.bitcast(raw, ty.as_pointer()), aval, row_size)
+
     def free_heap(self, raws):
         free = self._libc("free", VOID, [I8P])
         for raw in raws:
@@ -157,6 +216,23 @@ class Codegen:
         """Loop over all indices of ``shape``; yields an :class:`Index`
         (one flat loop when ``flat``, else a loop nest)."""
         size = int(np.prod(shape, dtype=np.int64))
+        if self.row is not None and shape and shape[0] == self.row[0]:
+            # inside a row group: only row r of the kernel's output
+            r = self.row[1]
+            inner = shape[1:]
+            row_size = size // shape[0]
+            if flat or len(inner) <= 1:
+                if row_size == 1:
+                    with self.scope():
+                        yield Index(shape, linear=r)
+                    return
+                base = self.b.mul(r, i64(row_size), flags=("nuw", "nsw"))
+                with loop(self.b, row_size, "j") as j, self.scope():
+                    yield Index(shape, linear=self.b.add(base, j, flags=("nuw", "nsw")))
+            else:
+                with nest(self.b, inner) as dims, self.scope():
+                    yield Index(shape, dims=[r] + dims)
+            return
         if size == 0:
             # emit nothing that runs: a loop of zero trips
             with loop(self.b, 0) as i, self.scope():
@@ -207,14 +283,36 @@ class Codegen:
         self.inlined = plan.inlined
         last_use = _last_uses(plan, [v for v, _ in copies])
         owned = {}                      # var -> heap pointer of its temporary
-        for k, eqn in enumerate(plan.roots):
-            for v in eqn.outvars:
-                if v not in self.buffers:
+        k = -1
+        for grp in rows.groups(plan):
+            R, group = grp.rows, grp.eqns
+            k += len(group)
+            row_bufs = []
+            for eqn in group:
+                for v in eqn.outvars:
+                    if v in self.buffers:
+                        continue
+                    if R is not None and last_use.get(v, k) <= k:
+                        buf = self._row_buffer(v.aval, R)
+                        row_bufs.append(buf)
+                        self.buffers[v] = buf
+                        continue
                     self.buffers[v] = self.alloc(v.aval)
                     if self.heap:
                         owned[v] = self.heap.pop()
-            kernels.emit(self, eqn)
-            self.free_heap(self.heap)            # the kernel's own scratch space
+            if R is None:
+                kernels.emit(self, group[0])
+            else:
+                with loop(b, R, "r") as r, self.scope():
+                    self.row = (R, r)
+                    for buf in row_bufs:
+                        buf.row = r
+                    self._prefetch_rows(grp, r)
+                    for eqn in group:
+                        with self.scope():
+                            kernels.emit(self, eqn)
+                    self.row = None
+            self.free_heap(self.heap)            # the kernels' own scratch space
             self.heap = []
             self.free_heap([owned.pop(v) for v in list(owned) if last_use.get(v, k) <= k])
         for v, buf in copies:

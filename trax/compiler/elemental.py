@@ -13,8 +13,9 @@ kernel may run as one flat loop instead of a loop nest.
 import numpy as np
 from llvmlite import ir
 
+from trax.core import Literal
 from trax.compiler import scalar
-from trax.compiler.irtypes import i64
+from trax.compiler.irtypes import i64, is_float
 from trax.compiler.loops import linear_index, split_index
 
 RULES = {}
@@ -100,6 +101,33 @@ def _elementwise(ctx, eqn, index):
 
 for _name in scalar.EMITTERS:
     rule(_name, flat=True)(_elementwise)
+
+
+def _invariant_divisor(ctx, var, index):
+    """Is ``var`` read at the same element across an inner loop (a rank-0
+    operand, or a broadcast that stretches a smaller array)?"""
+    if var.aval.shape != index.shape:
+        return True
+    eqn = ctx.inlined.get(var)
+    return (eqn is not None and eqn.primitive.name == "broadcast_in_dim"
+            and eqn.invars[0].aval.size < var.aval.size)
+
+
+@rule("div", flat=True)
+def _div(ctx, eqn, index):
+    """Float division by a loop-invariant divisor carries ``arcp``: LLVM
+    hoists ``1/y`` out of the loop and multiplies (<= 1 ulp more error, as
+    XLA's division by a constant; the divide unit is the bottleneck of
+    normalizations like ``x / sum(x, keepdims)``)."""
+    x, y = eqn.invars
+    if not (is_float(y.aval.dtype) and not isinstance(y, Literal)
+            and _invariant_divisor(ctx, y, index)):
+        return _elementwise(ctx, eqn, index)
+    xv = ctx.read(x, operand_index(x, index))
+    yv = ctx.read(y, operand_index(y, index))
+    if y.aval.dtype == np.float16:
+        return ctx.b.fdiv(xv, yv)
+    return ctx.b.fdiv(xv, yv, flags=("contract", "arcp"))
 
 
 # ---------------------------------------------------------------- index remapping

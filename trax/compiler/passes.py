@@ -108,16 +108,20 @@ def _cse_key(eqn):
         return None
 
 
-def _scalar_value(a, known):
-    """The value of a rank-0 literal or known constant, else None."""
+def _scalar_value(a, known, producer=None):
+    """The value of a rank-0 literal or known constant (or of a broadcast of
+    one, when ``producer`` is given), else None."""
     if isinstance(a, Literal):
         return a.val
+    e = producer.get(a) if producer is not None else None
+    if e is not None and e.primitive.name == "broadcast_in_dim" and e.invars[0].aval.shape == ():
+        return _scalar_value(e.invars[0], known)
     val = known.get(a)
     return val if val is not None and val.shape == () else None
 
 
-def _is(a, known, value):
-    v = _scalar_value(a, known)
+def _is(a, known, value, producer=None):
+    v = _scalar_value(a, known, producer)
     return v is not None and v.dtype != np.bool_ and v == value
 
 
@@ -130,9 +134,9 @@ def _identity(eqn, known, producer):
     name, ins, out, p = eqn.primitive.name, eqn.invars, eqn.outvars[0], eqn.params
     cands = []
     if name in ("mul", "div"):
-        cands.append((ins[0], _is(ins[1], known, 1)))
+        cands.append((ins[0], _is(ins[1], known, 1, producer)))
         if name == "mul":
-            cands.append((ins[1], _is(ins[0], known, 1)))
+            cands.append((ins[1], _is(ins[0], known, 1, producer)))
     elif name == "add" and out.aval.dtype.kind in "iu":
         cands += [(ins[0], _is(ins[1], known, 0)), (ins[1], _is(ins[0], known, 0))]
     elif name == "sub":
