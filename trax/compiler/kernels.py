@@ -39,3 +39,9 @@ def emit(ctx, eqn):
         f"trax.compiler: no lowering for primitive '{name}' (in jit). "
         f"Compiled code never falls back to numpy; this primitive needs a rule "
         f"in trax/compiler.")
+
+
+@kernel("custom_lin")
+def _custom_vjp_forward_mode(ctx, eqn):
+    # forward-mode of a custom_vjp function: refuse as eager evaluation does
+    eqn.primitive.impl(*eqn.invars, **eqn.params)
