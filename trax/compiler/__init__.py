@@ -48,29 +48,51 @@ def compile_jaxpr(closed_jaxpr):
     return Executable(compiled, closed_jaxpr.in_avals, opt.consts, closed_jaxpr.out_avals)
 
 
+def _compiler_fingerprint():
+    """A hash of the compiler's own sources: generated code changes with them,
+    so disk entries of an older compiler are never reused."""
+    import os
+    h = hashlib.sha256()
+    here = os.path.dirname(os.path.abspath(__file__))
+    for fname in sorted(os.listdir(here)):
+        if fname.endswith(".py"):
+            with open(os.path.join(here, fname), "rb") as f:
+                h.update(fname.encode() + f.read())
+    return h.hexdigest()[:16]
+
+
+_FINGERPRINT = _compiler_fingerprint()
+
+
 def _compile(jaxpr, jaxpr_text):
+    """Native code for an optimized jaxpr. The disk cache is keyed on the
+    jaxpr's text (with the target and the compiler's fingerprint), so a hit
+    skips code generation and LLVM entirely."""
     start = time.perf_counter()
-    plan = fusion.plan(jaxpr)
-    ir_text = Codegen(jaxpr).generate(plan, kernels)
-    digest = hashlib.sha256(ir_text.encode()).hexdigest()
-    name = f"trax_{digest[:32]}"
-    ir_text = ir_text.replace(f'@"{ENTRY}"', f'@"{name}"').replace(
-        f'@"{ENTRY}_py"', f'@"{name}_py"')
+    has_blas = (blas.gemm("float32") is not None, blas.gemm("float64") is not None)
+    dkey = cache.disk_key(f"{_FINGERPRINT} blas={has_blas}\n{jaxpr_text}",
+                          engine.cpu_signature())
+    name = f"trax_{dkey[:32]}"
     names = [name, name + "_py"]
+
+    def source():
+        plan = fusion.plan(jaxpr)
+        ir_text = Codegen(jaxpr).generate(plan, kernels)
+        ir_text = ir_text.replace(f'@"{ENTRY}"', f'@"{name}"').replace(
+            f'@"{ENTRY}_py"', f'@"{name}_py"')
+        return ir_text, fusion.kernel_summary(jaxpr, plan)
+
     addresses = _loaded.get(name)
     if addresses is None:
-        addresses = _load(ir_text, names)
-        _loaded[name] = addresses
+        addresses = _loaded[name] = _load(dkey, source, names)
     cache.stats["compile_seconds"] += time.perf_counter() - start
     n_args = len(jaxpr.invars) + len(jaxpr.constvars) + len(jaxpr.outvars)
-    return Compiled(addresses[name], addresses[name + "_py"], name, ir_text, jaxpr_text,
-                    fusion.kernel_summary(jaxpr, plan), n_args)
+    return Compiled(addresses[name], addresses[name + "_py"], name, source, jaxpr_text,
+                    n_args)
 
 
-def _load(ir_text, names):
-    """Native code for ``ir_text``: from the disk cache, else compiled (and stored)."""
-    blas.gemm("float32"), blas.gemm("float64")       # symbols the object may call
-    dkey = cache.disk_key(ir_text, engine.cpu_signature())
+def _load(dkey, source, names):
+    """Native code from the disk cache, else generated, compiled and stored."""
     obj = cache.disk_get(dkey)
     if obj is not None:
         try:
@@ -78,6 +100,6 @@ def _load(ir_text, names):
         except Exception:             # unloadable despite its checksum: recompile
             cache.stats["disk_errors"] += 1
     cache.stats["misses"] += 1
-    obj = engine.emit_object(ir_text)
+    obj = engine.emit_object(source()[0])
     cache.disk_put(dkey, obj)
     return engine.load_object(obj, names)

@@ -31,16 +31,29 @@ class Compiled:
     """A native entry point: ``entry(*inputs, *consts, *outputs)``, taking
     data pointers, and ``entry_py`` taking the arrays themselves."""
 
-    def __init__(self, address, py_address, name, ir_text, jaxpr_text, kernels, n_args):
+    def __init__(self, address, py_address, name, source, jaxpr_text, n_args):
         self.address = address
         self.name = name
-        self.ir_text = ir_text
+        self._source = source       # () -> (LLVM IR text, kernel summary)
+        self._text = None
         self.jaxpr_text = jaxpr_text
-        self.kernels = kernels
         if PY_ENTRY:
             self.fn = ctypes.CFUNCTYPE(None, *([ctypes.py_object] * n_args))(py_address)
         else:
             self.fn = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * n_args))(address)
+
+
+    @property
+    def ir_text(self):
+        if self._text is None:
+            self._text = self._source()
+        return self._text[0]
+
+    @property
+    def kernels(self):
+        if self._text is None:
+            self._text = self._source()
+        return self._text[1]
 
 
 class Executable:
