@@ -62,6 +62,16 @@ def _no_reentry(wrapper, what):
         active.discard(level)
 
 
+def _trace_call(wrapper, args):
+    """Split a call of a custom_jvp/custom_vjp function into its static
+    (nondiff) and array arguments and trace its body. Returns ``(nondiff,
+    merge, leaves, in_tree, jaxpr, consts, out_tree)``."""
+    static, dyn, merge = _split_static(args, wrapper.nondiff_argnums)
+    leaves, in_tree = tree_flatten(dyn)
+    jaxpr, consts, out_tree = _trace_flat(wrapper.fun, merge, in_tree, leaves)
+    return [static[i] for i in sorted(static)], merge, leaves, in_tree, jaxpr, consts, out_tree
+
+
 class _Rule:
     """A hashable-by-identity holder for a user's rule (a jaxpr param)."""
 
@@ -103,10 +113,8 @@ class custom_jvp:
         if self.jvp is None:
             raise AttributeError(f"no JVP rule defined for custom_jvp function "
                                  f"{self.fun.__name__}; call .defjvp first")
-        static, dyn, merge = _split_static(args, self.nondiff_argnums)
-        leaves, in_tree = tree_flatten(dyn)
-        jaxpr, consts, out_tree = _trace_flat(self.fun, merge, in_tree, leaves)
-        user_jvp, nondiff = self.jvp, [static[i] for i in sorted(static)]
+        nondiff, merge, leaves, in_tree, jaxpr, consts, out_tree = _trace_call(self, args)
+        user_jvp = self.jvp
         n_consts = len(consts)
 
         def flat_jvp(primals, tangents):
@@ -225,13 +233,10 @@ class custom_vjp:
         if self.fwd is None:
             raise AttributeError(f"no VJP rule defined for custom_vjp function "
                                  f"{self.fun.__name__}; call .defvjp(fwd, bwd) first")
-        static, dyn, merge = _split_static(args, self.nondiff_argnums)
-        leaves, in_tree = tree_flatten(dyn)
-        jaxpr, consts, out_tree = _trace_flat(self.fun, merge, in_tree, leaves)
+        nondiff, merge, leaves, in_tree, jaxpr, consts, out_tree = _trace_call(self, args)
         n_consts = len(consts)
         name = self.fun.__name__
         fwd, bwd = self.fwd, self.bwd
-        nondiff = [static[i] for i in sorted(static)]
         in_avals = [get_aval(x) for x in leaves]
 
         def flat_fwd(*primals):

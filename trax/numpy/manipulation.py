@@ -7,24 +7,9 @@ import numpy as np
 
 from trax import lax
 from trax.errors import type_error
-from trax.numpy.promotion import (aval, broadcast_shapes, broadcast_to,
+from trax.numpy.promotion import (aval, broadcast_shapes, broadcast_to,  # noqa: F401
                                   canonicalize_axes, canonicalize_axis, convert,
-                                  operand, promote_dtypes)
-
-
-def shape(a):
-    """The shape of ``a``."""
-    return aval(a).shape
-
-
-def ndim(a):
-    """The rank of ``a``."""
-    return aval(a).ndim
-
-
-def size(a):
-    """The number of elements of ``a``."""
-    return aval(a).size
+                                  ndim, operand, promote_dtypes, shape, size)
 
 
 def _new_shape(fname, old_shape, newshape):
