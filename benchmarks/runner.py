@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import textwrap
 import time
 
 import numpy as np
@@ -44,18 +43,6 @@ def first_call_time(make_fn, *args):
     out = fn(*args)
     _block(out)
     return time.perf_counter() - t0
-
-
-def cold_first_call_time(make_fn, *args):
-    """First-call time of a trax jitted function with trace and compile
-    from scratch: no in-memory or disk cache entry may serve it."""
-    from trax.compiler import cache
-    cache.clear_memory()
-    os.environ["TRAX_DISABLE_DISK_CACHE"] = "1"
-    try:
-        return first_call_time(make_fn, *args)
-    finally:
-        del os.environ["TRAX_DISABLE_DISK_CACHE"]
 
 
 def _block(out):
@@ -182,7 +169,6 @@ def bench_dispatch(t, jax, quick):
 
 def bench_compile(t, jax, quick):
     params, x, y = _mlp_setup(quick)
-    _, vg, _ = _mlp_trax()
     x1 = np.ones(1000, np.float32)
     jt_mlp = jt_chain = None
     if jax is not None:
@@ -190,31 +176,41 @@ def bench_compile(t, jax, quick):
         jl = W.mlp_loss_fn(jnp, jax.nn.log_softmax)
         jt_mlp = first_call_time(lambda: jax.jit(jax.value_and_grad(jl)), params, x, y)
         jt_chain = first_call_time(lambda: jax.jit(W.long_chain_fn(jnp)), x1)
-    t.add("4 first call", "mlp grad",
-          cold_first_call_time(lambda: trax.jit(vg), params, x, y), None, None, jt_mlp)
-    t.add("4 first call", "200-op chain",
-          cold_first_call_time(lambda: trax.jit(W.long_chain_fn(tnp)), x1), None, None,
-          jt_chain)
+    t.add("4 first call", "mlp grad", _child_first_call("mlp", quick, cold=True),
+          None, None, jt_mlp)
+    t.add("4 first call", "200-op chain", _child_first_call("chain", quick, cold=True),
+          None, None, jt_chain)
+    _child_first_call("mlp", quick, cold=False)            # fills the disk cache
     t.add("4 first call", "mlp grad, new process (disk cache)",
-          _new_process_first_call(quick), None, None, None)
+          _child_first_call("mlp", quick, cold=False), None, None, None)
 
 
-def _new_process_first_call(quick):
-    """First-call time of the MLP grad in a fresh process whose disk cache
-    holds it (a first process fills the cache, a second one is timed)."""
-    _run_child(quick)
-    return _run_child(quick)
+_CHILD = """
+import os, time, numpy as np, trax, trax.numpy as tnp
+from benchmarks import workloads as W
+from benchmarks.runner import _mlp_setup, _mlp_trax
+if {cold}:
+    import trax.compiler       # like JAX's backend, loaded before timing
+if {workload!r} == "mlp":
+    args = _mlp_setup({quick})
+    fn = trax.jit(_mlp_trax()[1])
+else:
+    args = (np.ones(1000, np.float32),)
+    fn = trax.jit(W.long_chain_fn(tnp))
+t0 = time.perf_counter(); fn(*args); print(time.perf_counter() - t0)
+"""
 
 
-def _run_child(quick):
-    code = textwrap.dedent(f"""
-        import time, numpy as np, trax
-        from benchmarks.runner import _mlp_setup, _mlp_trax
-        params, x, y = _mlp_setup({quick})
-        vg = trax.jit(_mlp_trax()[1])
-        t0 = time.perf_counter(); vg(params, x, y); print(time.perf_counter() - t0)
-    """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+def _child_first_call(workload, quick, cold):
+    """First-call seconds of a jitted workload in a new process: ``cold``
+    compiles from scratch (no disk cache); otherwise the disk cache serves
+    it and everything the first call loads lazily is counted."""
+    env = dict(os.environ)
+    if cold:
+        env["TRAX_DISABLE_DISK_CACHE"] = "1"
+    code = _CHILD.format(cold=cold, workload=workload, quick=quick)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env)
     if out.returncode != 0:
         print(out.stderr, file=sys.stderr)
         return None
