@@ -8,7 +8,6 @@ and ``jit(grad(f))`` all compose, and a jit inside a jit shows in
 ``make_jaxpr`` as one equation (the compiler inlines it).
 """
 import functools
-import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -102,22 +101,22 @@ pjit_p.transpose = _pjit_transpose
 # ----------------------------------------------------------------------------
 # the jit API
 
-_state = threading.local()
+_disabled = False
 
 
 def _jit_disabled():
-    return getattr(_state, "disabled", False)
+    return _disabled
 
 
 @contextmanager
 def disable_jit(disable=True):
     """Run jitted functions as plain Python (eagerly) inside the block."""
-    prev = _jit_disabled()
-    _state.disabled = disable
+    global _disabled
+    prev, _disabled = _disabled, disable
     try:
         yield
     finally:
-        _state.disabled = prev
+        _disabled = prev
 
 
 def _signature(leaves):
@@ -216,10 +215,10 @@ class Jitted:
             except KeyError:        # a pytree, a tracer, ...: the general path
                 key = None
             hit = self._fast.get(key)
-            if hit is not None and not _jit_disabled():
+            if hit is not None and not _disabled:
                 self.hits += 1
                 outs = hit[0](*args)
-                return outs[0] if hit[1] else tree_unflatten(hit[2], outs)
+                return outs if hit[1] else tree_unflatten(hit[2], outs)
         return self._call(args, kwargs)
 
     def _call(self, args, kwargs):
@@ -244,8 +243,21 @@ class Jitted:
             key = tuple([_QUICK_SIG[type(a)](a) for a in args])
         except KeyError:
             return
-        is_leaf = entry.out_tree == _LEAF
-        self._fast[key] = (entry.executable, is_leaf, entry.out_tree)
+        exe = entry.executable
+        single_leaf = entry.out_tree == _LEAF
+        fast = None
+        # arrays of the traced dtype whose key pins their (C-contiguous)
+        # strides need no checks or conversions at all
+        if all(type(a) in (np.ndarray, core.Array) and a.flags.c_contiguous and
+               a.dtype == aval.dtype for a, aval in zip(args, entry.jaxpr.in_avals)):
+            fast = exe.fast_call()
+        if fast is None:
+            call = exe if not single_leaf else (lambda *a: exe(*a)[0])
+        else:
+            call = fast if single_leaf or len(entry.jaxpr.out_avals) != 1 else \
+                (lambda *a: [fast(*a)])
+        # the entry returns the output itself for a single leaf, else a list
+        self._fast[key] = (call, single_leaf, entry.out_tree)
 
     def lower(self, *args, **kwargs):
         """Trace for these arguments; ``.as_text()`` / ``.compile()`` show and
@@ -337,7 +349,7 @@ def _both_static_forms(fun, argnums, argnames):
 
 
 def _array_sig(a):
-    return (a.shape, a.dtype)
+    return (a.shape, a.dtype, a.strides)
 
 
 # The quick signature of each plain argument type: a different shape, dtype

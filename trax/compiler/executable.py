@@ -94,6 +94,30 @@ class Executable:
                      *[o.ctypes.data for o in outs])
         return [o.view(Array) for o in outs]
 
+    def fast_call(self):
+        """A call path for arguments already known to be C-contiguous arrays
+        of the right shapes and dtypes (the caller checked): only output
+        allocation and the native call. Returns the single output itself
+        when there is one, else the list of outputs; None when the native
+        entry takes raw pointers (then use the checked call)."""
+        if not PY_ENTRY:
+            return None
+        fn, consts, specs, empty, array = self._fn, self._const_args, self._outs, np.empty, Array
+        if len(specs) == 1:
+            (shape, dt), = specs
+
+            def call_one(*args):
+                out = empty(shape, dt)
+                fn(*args, *consts, out)
+                return out.view(array)
+            return call_one
+
+        def call(*args):
+            outs = [empty(shape, dt) for shape, dt in specs]
+            fn(*args, *consts, *outs)
+            return [o.view(array) for o in outs]
+        return call
+
     def as_text(self, kind="jaxpr"):
         """``"jaxpr"`` (optimized), ``"kernels"`` (the fusion plan), ``"llvm"``,
         ``"llvm_optimized"`` or ``"asm"``."""
