@@ -247,10 +247,16 @@ class Jitted:
         single_leaf = entry.out_tree == _LEAF
         fast = None
         # arrays of the traced dtype whose key pins their (C-contiguous)
-        # strides need no checks or conversions at all
-        if all(type(a) in (np.ndarray, core.Array) and a.flags.c_contiguous and
-               a.dtype == aval.dtype for a, aval in zip(args, entry.jaxpr.in_avals)):
+        # strides need no checks; scalars only become 0-d arrays
+        avals = entry.jaxpr.in_avals
+        arrays_ok = all(a.flags.c_contiguous and a.dtype == aval.dtype
+                        for a, aval in zip(args, avals) if isinstance(a, np.ndarray))
+        if arrays_ok:
             fast = exe.fast_call()
+            scalars = [(i, aval.dtype) for i, (a, aval) in enumerate(zip(args, avals))
+                       if not isinstance(a, np.ndarray)]
+            if fast is not None and scalars:
+                fast = _converting(fast, scalars)
         if fast is None:
             call = exe if not single_leaf else (lambda *a: exe(*a)[0])
         else:
@@ -346,6 +352,19 @@ def _both_static_forms(fun, argnums, argnames):
     names = set(argnames) | {positional[i] for i in argnums
                              if -len(positional) <= i < len(positional)}
     return tuple(sorted(nums)), tuple(sorted(names))
+
+
+def _converting(call, scalars):
+    """``call`` with the scalar arguments at ``scalars`` ((index, dtype)
+    pairs) made 0-d arrays first."""
+    asarray = np.asarray
+
+    def converted(*args):
+        args = list(args)
+        for i, dt in scalars:
+            args[i] = asarray(args[i], dt)
+        return call(*args)
+    return converted
 
 
 def _array_sig(a):
