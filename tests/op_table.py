@@ -4,11 +4,11 @@ One row (a :class:`Case`) per operation and argument configuration: the
 trax function to call, how to make its arguments, a NumPy reference and
 flags for the transformation checks. Adding a primitive or a trax.numpy
 function means adding a row here; it then gets eager-vs-numpy, jaxpr,
-derivative, Jacobian and vmap tests (and jit, once that check is added).
+derivative, Jacobian, vmap, jit and jit-of-grad tests.
 
 trax functions are looked up lazily through :data:`lax`, :data:`jnp` and
-:data:`nn`: a row whose function does not exist yet raises :class:`Missing`,
-which the tests turn into a skip naming the function.
+:data:`nn`: a row whose function does not exist raises :class:`Missing`,
+which fails its tests with the function's name.
 """
 import importlib
 import math

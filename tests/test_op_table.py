@@ -16,24 +16,13 @@ from trax import lax as trax_lax
 from trax.test_util import check_grads
 from trax.tree_util import tree_flatten, tree_map
 
-from op_table import CASES, F64, Missing
+from op_table import CASES, F64
 
 BATCH = 3
 JAC_MAX_INPUT_SIZE = 24
 
 # (rtol, atol) of eager-vs-numpy and transform-vs-eager comparisons
 _TOL = {np.dtype("float32"): (1e-5, 1e-6), np.dtype("float64"): (1e-11, 1e-12)}
-
-
-def skip_missing(test):
-    """Turn a row's missing trax function into a skip that names it."""
-    @functools.wraps(test)
-    def wrapped(*args, **kwargs):
-        try:
-            return test(*args, **kwargs)
-        except Missing as e:
-            pytest.skip(str(e))
-    return wrapped
 
 
 def tolerance(dtype, mult=1.0):
@@ -75,7 +64,6 @@ def params(applies=lambda case: True, dtypes=None):
 # (a) eager vs NumPy
 
 @pytest.mark.parametrize("case,dtype", params())
-@skip_missing
 def test_eager_matches_numpy(case, dtype):
     args = case.make_args(dtype)
     with np.errstate(all="ignore"):
@@ -186,7 +174,6 @@ def transform_params():
 
 
 @pytest.mark.parametrize("case,dtype,check", transform_params())
-@skip_missing
 def test_transform(case, dtype, check):
     TRANSFORM_CHECKS[check][1](case, dtype)
 
@@ -217,7 +204,6 @@ def float_fn(case, args):
 
 
 @pytest.mark.parametrize("case,dtype", params(_differentiable, dtypes=(F64,)))
-@skip_missing
 def test_check_grads(case, dtype):
     f, xs = float_fn(case, case.make_args(dtype))
     atol, rtol = case.grad_tol or (None, None)
@@ -225,7 +211,6 @@ def test_check_grads(case, dtype):
 
 
 @pytest.mark.parametrize("case,dtype", params(_small, dtypes=(F64,)))
-@skip_missing
 def test_jacfwd_equals_jacrev(case, dtype):
     f, xs = float_fn(case, case.make_args(dtype))
     nums = tuple(range(len(xs)))
@@ -251,7 +236,6 @@ def _weighted_sum(f, weights):
 
 @pytest.mark.parametrize("case,dtype", params(lambda c: _differentiable(c) and c.vmap,
                                               dtypes=(F64,)))
-@skip_missing
 def test_vmap_of_grad(case, dtype):
     draws = [float_fn(case, case.make_args(dtype, draw=b)) for b in range(BATCH)]
     f0, xs0 = draws[0]
@@ -275,10 +259,7 @@ def test_every_lax_primitive_is_traced_by_some_row():
     from trax.core import Primitive
     seen = set()
     for case in CASES:
-        try:
-            closed = trax.make_jaxpr(case.fn)(*case.make_args(case.dtypes[-1]))
-        except Missing:
-            continue
+        closed = trax.make_jaxpr(case.fn)(*case.make_args(case.dtypes[-1]))
         seen.update(eqn.primitive.name for eqn in closed.eqns)
     prims = {p.name for p in vars(trax_lax).values() if isinstance(p, Primitive)}
     assert prims - seen == set(), "primitives with no op_table row"

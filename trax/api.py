@@ -10,8 +10,7 @@ from trax.api_util import (flatten_fun, flatten_fun_aux, normalize_argnums,
 from trax.core import get_aval
 from trax.interpreters import ad, batching
 from trax.interpreters import partial_eval as pe
-from trax.tree_util import (tree_flatten, tree_map, tree_structure,
-                            tree_unflatten)
+from trax.tree_util import tree_flatten, tree_structure, tree_unflatten
 
 
 def _check_leaves(leaves, what):
@@ -321,7 +320,6 @@ def _place_out_axis(x, dim, out_axis, size, i):
 # Jacobians (one vmapped pass over the standard basis)
 
 def _std_basis(leaves):
-    from trax import lax
     sizes = [get_aval(x).size for x in leaves]
     n = sum(sizes)
     dtype = np.result_type(*[get_aval(x).dtype for x in leaves])

@@ -8,8 +8,6 @@ differentiating the function's body.
 import contextlib
 import functools
 
-import numpy as np
-
 from trax import core
 from trax.api_util import flatten_fun
 from trax.core import ClosedJaxpr, Jaxpr, get_aval
@@ -163,7 +161,6 @@ custom_jvp_call_p.jvp = _custom_jvp_jvp
 
 
 def _batched_call_jaxpr(call_jaxpr, dims, axis_size):
-    from trax.api import _abstractify
     in_avals = [_batched_aval(a, d, axis_size) for a, d in zip(call_jaxpr.in_avals, dims)]
 
     def f(*args):

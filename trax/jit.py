@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from trax import core
-from trax.core import ClosedJaxpr, get_aval
+from trax.core import get_aval
 from trax.interpreters import ad
 from trax.interpreters import jaxpr_transforms as jt
 from trax.interpreters import partial_eval as pe

@@ -10,8 +10,8 @@ import weakref
 import numpy as np
 
 from trax import core
-from trax.core import (ClosedJaxpr, Jaxpr, JaxprEqn, Literal, ShapedArray,
-                       Trace, Tracer, Var, get_aval)
+from trax.core import (ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Trace, Tracer,
+                       Var, get_aval)
 from trax.errors import user_source_line
 
 

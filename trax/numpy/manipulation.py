@@ -398,8 +398,9 @@ def diff(a, n=1, axis=-1):
     axis = canonicalize_axis(axis, aval(a).ndim, "diff")
     op = not_equal if aval(a).dtype == np.bool_ else subtract
     for _ in range(n):
-        size = aval(a).shape[axis]
-        a = op(_slice_axis(a, 1, size, axis), _slice_axis(a, 0, builtins.max(size - 1, 0), axis))
+        n_axis = aval(a).shape[axis]
+        a = op(_slice_axis(a, 1, n_axis, axis),
+               _slice_axis(a, 0, builtins.max(n_axis - 1, 0), axis))
     return a
 
 
