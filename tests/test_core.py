@@ -471,3 +471,9 @@ def test_jvp_argument_errors():
         trax.jvp(jnp.sin, (1.0,), (1.0, 2.0))
     with pytest.raises(TypeError, match="shapes and dtypes"):
         trax.jvp(jnp.sin, (np.ones(3),), (np.ones(2),))
+
+
+def test_shape_from_a_traced_value_names_the_line_and_the_fix():
+    with pytest.raises(trax.errors.TracerIntegerConversionError,
+                       match=r"test_core.py:\d+.*static"):
+        trax.jit(lambda n: jnp.zeros(n))(3)

@@ -3,6 +3,8 @@ linspace, eye, identity, tri/tril/triu, meshgrid.
 
 Default dtypes are numpy's (float64, int64), not JAX's 32-bit ones.
 """
+import operator
+
 import numpy as np
 
 from trax import dtypes, lax
@@ -46,9 +48,11 @@ def asarray(a, dtype=None):
 
 
 def _shape_tuple(shape):
-    if isinstance(shape, (int, np.integer)):
-        return (int(shape),)
-    return tuple(int(d) for d in shape)
+    # operator.index: a traced size raises the error that explains shapes
+    # must be concrete
+    if isinstance(shape, (int, np.integer)) or getattr(shape, "ndim", None) == 0:
+        return (operator.index(shape),)
+    return tuple(operator.index(d) for d in shape)
 
 
 def full(shape, fill_value, dtype=None):
