@@ -505,3 +505,60 @@ def test_jit_row_group_plan():
     jaxpr = passes.simplify(trax.make_jaxpr(trax.grad(lambda a: tnp.sum(f(a) * a)))(x)).jaxpr
     groups = rows.groups(fusion.plan(jaxpr))
     assert len(groups) == 1 and groups[0].rows == 8
+
+
+# ---------------------------------------------------------------- outlined math
+
+def _math_chain(rounds):
+    def f(x):
+        for _ in range(rounds):
+            x = lax.sin(x) * 0.9 + lax.cos(x) * 0.1
+        return x
+    return f
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("size", SIZES)
+def test_outlined_math_matches_inline(dtype, size, monkeypatch):
+    """Many transcendentals on small arrays: one internal function per
+    (function, dtype) with vector variants; same bits as inline IR."""
+    from trax.compiler import codegen
+    f = _math_chain(6)                       # 12 sin/cos
+    x = rand((size,), dtype, -30, 30)
+    exe = check(f, x)
+    text = exe.as_text("llvm")
+    name = f"trax_vm_sin_{'f32' if dtype == np.float32 else 'f64'}"
+    assert text.count(f'define internal {"float" if dtype == np.float32 else "double"} @"{name}"') == 1
+    assert "vector-function-abi-variant" in text
+    got = exe(x)[0]
+    cache.clear_memory()
+    monkeypatch.setattr(codegen, "_OUTLINE_MATH", 10 ** 9)
+    exe2 = compile_jaxpr(trax.make_jaxpr(f)(x))
+    assert "trax_vm_" not in exe2.as_text("llvm")
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(exe2(x)[0]))
+
+
+def test_outlined_math_vectorized():
+    exe = check(_math_chain(6), rand((1000,), np.float32, -3, 3))
+    opt = exe.as_text("llvm_optimized")
+    assert re.search(r"call [^\n]*<(4|8|16) x float> @\"?trax_vm_sin_f32_v", opt)
+
+
+def test_outlined_math_non_flat_and_reduction():
+    """Loop nests, fused reductions, float16 and several functions."""
+    def f(x, y):
+        t = lax.transpose(lax.tanh(x), (1, 0)) + lax.exp(y) * lax.sin(y)
+        u = lax.log1p(lax.abs(t)) + lax.atan2(t, y) + lax.pow(lax.abs(t) + 1.0, y)
+        return lax.reduce_sum(lax.cos(u) * lax.logistic(u), (1,)), lax.erf(u)
+    x, y = rand((9, 13)), rand((13, 9))
+    exe = check(f, x, y, rtol=1e-4, atol=1e-5)
+    assert "trax_vm_" in exe.as_text("llvm")
+    h = rand((33,), np.float16)
+    check(_math_chain(5), h, rtol=2e-3, atol=2e-3)
+
+
+def test_large_arrays_keep_inline_math():
+    from trax.compiler import codegen
+    x = np.ones(codegen._OUTLINE_WORK // 8 + 1, np.float32)
+    cj = trax.make_jaxpr(_math_chain(4))(x)
+    assert "trax_vm_" not in compile_jaxpr(cj).as_text("llvm")

@@ -16,7 +16,7 @@ import numpy as np
 from llvmlite import ir
 
 from trax.core import Literal, Var
-from trax.compiler import elemental, rows
+from trax.compiler import elemental, engine, rows, scalar, vmath
 from trax.compiler.elemental import Index
 from trax.compiler.irtypes import (I8P, I32, I64, VOID, const, from_mem, i64, mem_type,
                                    to_mem)
@@ -28,6 +28,15 @@ _STACK_BYTES = 256          # temporaries up to this size live on the stack
 _ROW_STACK_BYTES = 16384    # row buffers (see rows.py) up to this size too
 _PREFETCH_MIN, _PREFETCH_MAX = 512, 65536   # rows of this many bytes are prefetched
 _PREFETCH_ROWS = 1                          # ... this many rows ahead
+# Transcendentals (vmath) are inline IR, one copy per use, unless a jaxpr has at
+# least _OUTLINE_MATH of them over at most _OUTLINE_WORK elements in all: then
+# each (function, dtype) is one internal function that the loop vectorizer
+# calls (vmath.call). That cuts compile time about 4x for long chains (LLVM
+# optimizes and emits one body instead of dozens) but makes each call site
+# ~15-20% slower (call overhead, spills), so large arrays keep inline code.
+_OUTLINE_MATH = 8
+_OUTLINE_WORK = 1 << 22
+_MATH = frozenset(scalar.MATH)
 
 
 class Buffer:
@@ -87,6 +96,9 @@ class Codegen:
         self.memo = {}
         self.heap = []
         self.row = None         # (R, r) inside a row group's loop
+        sizes = [e.outvars[0].aval.size for e in jaxpr.eqns if e.primitive.name in _MATH]
+        if len(sizes) >= _OUTLINE_MATH and sum(sizes) <= _OUTLINE_WORK:
+            self.module.trax_vm_lanes = _math_lanes()
 
     # ---- values
 
@@ -322,6 +334,7 @@ class Codegen:
         with b.goto_block(self.allocas):
             b.branch(self.fn.blocks[1])
         self._trampoline()
+        vmath.finish(self.module)
         return str(self.module)
 
     def _trampoline(self):
@@ -337,6 +350,15 @@ class Codegen:
             ptrs.append(b.load(field))
         b.call(self.fn, ptrs)
         b.ret_void()
+
+
+def _math_lanes():
+    """Bytes per element -> lane counts of the vector versions of outlined
+    math functions (see vmath.call): the host's widest vectors, and 256-bit
+    ones too on AVX-512 hosts (LLVM may prefer those there)."""
+    bits = engine.vector_bits()
+    widths = (bits, 256) if bits > 256 else (bits,)
+    return {size: tuple(w // (8 * size) for w in widths) for size in (4, 8)}
 
 
 def _last_uses(plan, extra_reads):

@@ -35,6 +35,7 @@ __all__ = [
     "cpu_signature",
     "target_machine",
     "host_info",
+    "vector_bits",
     "add_symbol",
 ]
 
@@ -84,6 +85,17 @@ def host_info() -> dict:
     """Triple, cpu name and feature string of the host."""
     s = _get()
     return {"triple": s.triple, "cpu": s.cpu, "features": s.features}
+
+
+def vector_bits() -> int:
+    """Width in bits of the host's widest float vector registers (512 with
+    AVX-512F, 256 with AVX, else 128)."""
+    feats = _get().features.split(",")
+    if "+avx512f" in feats:
+        return 512
+    if "+avx" in feats:
+        return 256
+    return 128
 
 
 def cpu_signature() -> str:

@@ -37,18 +37,26 @@ def intrinsic(b, name, args, ty=None):
 
 
 def _math(b, name, args):
-    """A vmath function, computing half precision in float."""
+    """A vmath function, computing half precision in float: inline IR, or a
+    call to the module's one copy of it when the module sets
+    ``trax_vm_lanes`` (a dict: bytes per element -> vector lane counts; see
+    codegen.Codegen and vmath.call)."""
     if args[0].type == ir.HalfType():
         wide = [b.fpext(a, ir.FloatType()) for a in args]
-        return b.fptrunc(vmath.emit(b, name, wide), ir.HalfType())
+        return b.fptrunc(_math(b, name, wide), ir.HalfType())
+    lanes = getattr(b.module, "trax_vm_lanes", None)
+    if lanes is not None:
+        size = 8 if isinstance(args[0].type, ir.DoubleType) else 4
+        return vmath.call(b, name, args, lanes[size])
     return vmath.emit(b, name, args)
 
 
 # ---------------------------------------------------------------- unary math
 
-for _name in ("exp", "exp2", "log", "log1p", "expm1", "cbrt", "sin", "cos", "tan",
-              "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
-              "atanh", "logistic", "erf", "pow", "atan2"):
+MATH = ("exp", "exp2", "log", "log1p", "expm1", "cbrt", "sin", "cos", "tan",
+        "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
+        "atanh", "logistic", "erf", "pow", "atan2")
+for _name in MATH:
     EMITTERS[_name] = (lambda name: lambda b, xs, dts, out_dt, p: _math(b, name, xs))(_name)
 
 

@@ -12,12 +12,15 @@ calls and block vectorization).
 API::
 
     emit(builder, name, args) -> ir.Value
+    call(builder, name, args, lanes) -> ir.Value   # via one function per module
+    finish(module)                                 # after the last call()
     SUPPORTED     # frozenset of accepted names (incl. numpy-style aliases)
     SCALAR_LIBM   # names implemented by a scalar libm call (empty)
     ARITY         # name -> number of arguments
 
-``args`` are scalar ``float`` or ``double`` values (all of the same type);
-the result has that type.
+``args`` are ``float`` or ``double`` values, or vectors ``<N x float>`` /
+``<N x double>`` (all of the same type; constants become splats); the result
+has that type. A vector computes exactly what the scalar code computes per lane.
 
 Methods, briefly (float32 = f32, float64 = f64):
 
@@ -60,7 +63,7 @@ from fractions import Fraction
 
 from llvmlite import ir
 
-__all__ = ["emit", "SUPPORTED", "SCALAR_LIBM", "ARITY"]
+__all__ = ["emit", "call", "finish", "SUPPORTED", "SCALAR_LIBM", "ARITY"]
 
 getcontext().prec = 120
 _PI = Fraction(Decimal(
@@ -144,20 +147,32 @@ class _E:
     def __init__(self, b: ir.IRBuilder, ty):
         self.b = b
         self.ty = ty
-        self.d = isinstance(ty, ir.DoubleType)
-        if not self.d and not isinstance(ty, ir.FloatType):
+        self.n = ty.count if isinstance(ty, ir.VectorType) else None   # lanes
+        base = ty.element if self.n else ty
+        self.d = isinstance(base, ir.DoubleType)
+        if not self.d and not isinstance(base, ir.FloatType):
             raise TypeError(f"vmath: unsupported type {ty}")
-        self.ity = ir.IntType(64 if self.d else 32)
+        self.ity = self.vec(ir.IntType(64 if self.d else 32))
         self.mbits = 52 if self.d else 23
         self.bias = 1023 if self.d else 127
         self.i = 1 if self.d else 0  # index into (f32, f64) coefficient pairs
 
+    def vec(self, scalar_ty):
+        """``scalar_ty``, or a vector of it with this context's lane count."""
+        return ir.VectorType(scalar_ty, self.n) if self.n else scalar_ty
+
+    def const(self, ty, v):
+        """A constant of (scalar or vector) type ``ty``; vectors are splats."""
+        if isinstance(ty, ir.VectorType):
+            return ir.Constant(ty, [ir.Constant(ty.element, v)] * ty.count)
+        return ir.Constant(ty, v)
+
     # ---- constants
     def k(self, v):
-        return ir.Constant(self.ty, float(v))
+        return self.const(self.ty, float(v))
 
     def ki(self, v):
-        return ir.Constant(self.ity, int(v))
+        return self.const(self.ity, int(v))
 
     def kr(self, v):
         """Constant rounded to this precision (for exact Fractions)."""
@@ -175,7 +190,7 @@ class _E:
         return _E(self.b, ty)
 
     def dbl(self):
-        return _E(self.b, ir.DoubleType())
+        return _E(self.b, self.vec(ir.DoubleType()))
 
     # ---- arithmetic
     def add(self, a, b):
@@ -195,7 +210,13 @@ class _E:
 
     def _intr(self, name, *args):
         fnty = ir.FunctionType(self.ty, [self.ty] * len(args))
-        fn = self.b.module.declare_intrinsic(name, [self.ty], fnty)
+        if self.n:      # llvmlite cannot name vector overloads itself
+            full = f"{name}.v{self.n}f{64 if self.d else 32}"
+            fn = self.b.module.globals.get(full)
+            if fn is None:
+                fn = ir.Function(self.b.module, fnty, full)
+        else:
+            fn = self.b.module.declare_intrinsic(name, [self.ty], fnty)
         return self.b.call(fn, list(args))
 
     def fma(self, a, b, c):
@@ -288,10 +309,10 @@ class _E:
         return self.b.sitofp(i, self.ty)
 
     def ext(self, a):
-        return self.b.fpext(a, ir.DoubleType())
+        return self.b.fpext(a, self.vec(ir.DoubleType()))
 
     def trunc(self, a):
-        return self.b.fptrunc(a, ir.FloatType())
+        return self.b.fptrunc(a, self.vec(ir.FloatType()))
 
     def clamp_nan_safe(self, x, lo, hi):
         """clamp x to [lo, hi]; NaN becomes 0 (so later fptosi is defined)."""
@@ -535,7 +556,7 @@ def _trig_reduce(e: _E, a):
     r = d.fma(nn, d.k(_PIO2_3[1]), r)
     r = d.fma(nn, d.k(_PIO2_3[2]), r)
     q = d.sub(n, d.mul(d.k(4.0), d.floor(d.mul(n, d.k(0.25)))))
-    q = e.b.fptosi(q, ir.IntType(32))
+    q = e.b.fptosi(q, e.vec(ir.IntType(32)))
     if not e.d:
         r = e.trunc(r)
     return r, q, ok
@@ -553,8 +574,8 @@ def _cos_poly(e: _E, z):
 
 
 def _qbit(e: _E, q, bit):
-    return e.b.icmp_signed("!=", e.b.and_(q, ir.Constant(ir.IntType(32), bit)),
-                           ir.Constant(ir.IntType(32), 0))
+    i32 = e.vec(ir.IntType(32))
+    return e.b.icmp_signed("!=", e.b.and_(q, e.const(i32, bit)), e.const(i32, 0))
 
 
 def _sin(e: _E, x):
@@ -574,7 +595,7 @@ def _cos(e: _E, x):
     z = e.mul(r, r)
     s, c = _sin_poly(e, r, z), _cos_poly(e, z)
     v = e.sel(_qbit(e, q, 1), s, c)
-    q1 = e.b.add(q, ir.Constant(ir.IntType(32), 1))
+    q1 = e.b.add(q, e.const(e.vec(ir.IntType(32)), 1))
     v = e.sel(_qbit(e, q1, 2), e.neg(v), v)
     return e.sel(ok, v, e.nan)
 
@@ -828,3 +849,69 @@ def emit(builder: ir.IRBuilder, name: str, args) -> ir.Value:
     if not e.d and canon in _F32_VIA_F64:
         return _via_double(e, fn, *args)
     return fn(e, *args)
+
+
+# ----------------------------------------------------------------- outlined functions
+_VFABI = '"vector-function-abi-variant"'
+
+
+def call(builder: ir.IRBuilder, name: str, args, lanes=()) -> ir.Value:
+    """Like :func:`emit`, but through one internal function per (name, type)
+    in the module instead of inline IR: a scalar ``noinline`` function whose
+    ``vector-function-abi-variant`` attribute names vector versions of it with
+    ``lanes`` lanes each (a tuple of lane counts; also internal functions), so
+    LLVM's loop vectorizer calls those instead. Keeps a module that uses one
+    function many times small (one body instead of one per use). Call
+    :func:`finish` on the module before printing it."""
+    canon = _ALIASES.get(name, name)
+    if canon not in _IMPL:
+        raise KeyError(f"vmath: unsupported function {name!r}")
+    args = list(args)
+    ty = args[0].type
+    fn = _outlined(builder.module, canon, ty, tuple(lanes))
+    return builder.call(fn, args)
+
+
+def _define(module, fname, canon, ty):
+    arity = ARITY[canon]
+    fn = ir.Function(module, ir.FunctionType(ty, [ty] * arity), fname)
+    fn.linkage = "internal"
+    for a in ("noinline", "nounwind", "readnone"):
+        fn.attributes.add(a)
+    b = ir.IRBuilder(fn.append_basic_block())
+    b.ret(emit(b, canon, list(fn.args)))
+    return fn
+
+
+def _outlined(module, canon, ty, lanes):
+    tag = "f64" if isinstance(ty, ir.DoubleType) else "f32"
+    fname = f"trax_vm_{canon}_{tag}"
+    fn = module.globals.get(fname)
+    if fn is not None:
+        return fn
+    fn = _define(module, fname, canon, ty)
+    used = module.__dict__.setdefault("_trax_vm_used", [])
+    variants = []
+    for n in lanes:
+        vname = f"{fname}_v{n}"
+        used.append(_define(module, vname, canon, ir.VectorType(ty, n)))
+        variants.append(f"_ZGV_LLVM_N{n}{'v' * ARITY[canon]}_{fname}({vname})")
+    if variants:
+        # llvmlite only knows a fixed set of attribute names: add the string
+        # attribute to the underlying set directly
+        set.add(fn.attributes, f'{_VFABI}="{",".join(variants)}"')
+    return fn
+
+
+def finish(module) -> None:
+    """Keep the vector variants made by :func:`call` alive until the loop
+    vectorizer has seen them (``@llvm.compiler.used``)."""
+    used = module.__dict__.pop("_trax_vm_used", [])
+    if not used:
+        return
+    i8p = ir.IntType(8).as_pointer()
+    arr = ir.ArrayType(i8p, len(used))
+    gv = ir.GlobalVariable(module, arr, "llvm.compiler.used")
+    gv.linkage = "appending"
+    gv.section = "llvm.metadata"
+    gv.initializer = ir.Constant(arr, [f.bitcast(i8p) for f in used])
