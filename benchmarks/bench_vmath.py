@@ -5,42 +5,15 @@
 Prints the median of several runs for each function.
 """
 
-import ctypes
 import os
 import sys
 import time
 
 import numpy as np
-from llvmlite import ir
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from trax.compiler import engine, vmath  # noqa: E402
-
-
-def build(fname, kname):
-    ty = ir.FloatType()
-    i64 = ir.IntType(64)
-    pty = ir.PointerType()
-    mod = ir.Module(name=kname)
-    fn = ir.Function(mod, ir.FunctionType(ir.VoidType(), [pty, pty, i64]), kname)
-    for a in fn.args[:2]:
-        a.add_attribute("noalias")
-    out, inp, n = fn.args
-    entry, loop, done = (fn.append_basic_block(s) for s in ("entry", "loop", "done"))
-    b = ir.IRBuilder(entry)
-    b.cbranch(b.icmp_signed(">", n, ir.Constant(i64, 0)), loop, done)
-    b.position_at_end(loop)
-    i = b.phi(i64)
-    i.add_incoming(ir.Constant(i64, 0), entry)
-    x = b.load(b.gep(inp, [i], inbounds=True, source_etype=ty), typ=ty)
-    b.store(vmath.emit(b, fname, [x]), b.gep(out, [i], inbounds=True, source_etype=ty))
-    i2 = b.add(i, ir.Constant(i64, 1))
-    i.add_incoming(i2, loop)
-    b.cbranch(b.icmp_signed("<", i2, n), loop, done)
-    b.position_at_end(done)
-    b.ret_void()
-    addr = engine.compile_ir(str(mod), [kname])[kname]
-    return ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)(addr)
+from trax.compiler import engine  # noqa: E402
+from trax.compiler.vmath_kernels import map_kernel  # noqa: E402
 
 
 def median_time(f, reps=7):
@@ -66,7 +39,7 @@ def main():
     print(f"cpu: {engine.host_info()['cpu']}  n={n} float32  (median of 7 runs)")
     print(f"{'func':6s} {'trax ms':>9s} {'numpy ms':>9s} {'numpy out= ms':>14s} {'speedup':>8s}")
     for name, x in inputs.items():
-        k = build(name, f"bench_{name}")
+        k = map_kernel(name, np.float32)[0]
         out = np.empty_like(x)
         o2 = np.empty_like(x)
         t_ours = median_time(lambda: k(out.ctypes.data, x.ctypes.data, n))

@@ -6,66 +6,22 @@ compared with numpy (long-double references where numpy has the function).
 """
 
 import ctypes
-import itertools
 import math
 
 import numpy as np
 import pytest
-from llvmlite import ir
 
 from trax.compiler import engine, vmath
+from trax.compiler.vmath_kernels import map_kernel, map_kernel_ir
 
 # --------------------------------------------------------------- kernels
-_counter = itertools.count()
-_LT = {np.float32: ir.FloatType(), np.float64: ir.DoubleType()}
-
-
-def _ptr_type(ty):
-    try:
-        return ir.PointerType()  # opaque pointer (llvmlite >= 0.44)
-    except TypeError:  # pragma: no cover - older llvmlite
-        return ir.PointerType(ty)
-
-
-def kernel_ir(fname, dtype, nargs, kname):
-    ty = _LT[dtype]
-    pty = _ptr_type(ty)
-    i64 = ir.IntType(64)
-    mod = ir.Module(name=kname)
-    fn = ir.Function(mod, ir.FunctionType(ir.VoidType(), [pty] * (1 + nargs) + [i64]), kname)
-    for a in fn.args[:-1]:
-        a.add_attribute("noalias")
-    out, ins, n = fn.args[0], fn.args[1:-1], fn.args[-1]
-    entry = fn.append_basic_block("entry")
-    loop = fn.append_basic_block("loop")
-    done = fn.append_basic_block("done")
-    b = ir.IRBuilder(entry)
-    b.cbranch(b.icmp_signed(">", n, ir.Constant(i64, 0)), loop, done)
-    b.position_at_end(loop)
-    i = b.phi(i64)
-    i.add_incoming(ir.Constant(i64, 0), entry)
-    vals = [b.load(b.gep(p, [i], inbounds=True, source_etype=ty), typ=ty) for p in ins]
-    r = vmath.emit(b, fname, vals)
-    b.store(r, b.gep(out, [i], inbounds=True, source_etype=ty))
-    i2 = b.add(i, ir.Constant(i64, 1))
-    i.add_incoming(i2, loop)
-    b.cbranch(b.icmp_signed("<", i2, n), loop, done)
-    b.position_at_end(done)
-    b.ret_void()
-    return str(mod)
-
-
 _cache = {}
 
 
 def get_kernel(fname, dtype):
     key = (fname, dtype)
     if key not in _cache:
-        nargs = vmath.ARITY[fname]
-        kname = f"vm_{fname}_{np.dtype(dtype).name}_{next(_counter)}"
-        addr = engine.compile_ir(kernel_ir(fname, dtype, nargs, kname), [kname])[kname]
-        proto = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * (1 + nargs)), ctypes.c_int64)
-        _cache[key] = proto(addr)
+        _cache[key] = map_kernel(fname, dtype)[0]
     return _cache[key]
 
 
@@ -209,7 +165,6 @@ DOMAIN = {  # (float32 (lo, hi), float64 (lo, hi)) for the dense grids
 
 
 def pair_inputs(fname, dtype, rng):
-    fi = np.finfo(dtype)
     if fname == "pow":
         xs = np.concatenate([np.logspace(-40 if dtype == np.float32 else -300,
                                          38 if dtype == np.float32 else 300, 300),
@@ -381,7 +336,7 @@ def test_trig_beyond_limit_is_nan():
 
 
 def test_exp_f32_vectorizes():
-    text = kernel_ir("exp", np.float32, 1, "vec_probe_exp")
+    text = map_kernel_ir("exp", np.float32, "vec_probe_exp")
     opt = engine.optimized_ir(text)
     assert "x float>" in opt and "call float @exp" not in opt
     asm = engine.assembly(text)
@@ -389,7 +344,7 @@ def test_exp_f32_vectorizes():
     # every vmath function stays free of calls to libm: only llvm.* intrinsics
     for f in sorted(vmath.SUPPORTED - vmath.SCALAR_LIBM):
         for dtype in DTYPES:
-            t = kernel_ir(f, dtype, vmath.ARITY[f], "probe")
+            t = map_kernel_ir(f, dtype, "probe")
             for line in t.splitlines():
                 if line.startswith("declare"):
                     assert "@\"llvm." in line or "@llvm." in line, (f, line)
@@ -411,7 +366,7 @@ define double @{name}(double %x) {{
 
 
 def test_object_roundtrip():
-    text = kernel_ir("tanh", np.float32, 1, "obj_tanh_probe")
+    text = map_kernel_ir("tanh", np.float32, "obj_tanh_probe")
     obj = engine.emit_object(text)
     assert obj[:4] == b"\x7fELF" or len(obj) > 0
     addr = engine.load_object(obj, ["obj_tanh_probe"])["obj_tanh_probe"]
@@ -425,46 +380,13 @@ def test_object_roundtrip():
 
 
 # ------------------------------------------------------------ vector types / vmath.call
-def _call_kernel(fname, dtype, lanes):
-    """Like kernel_ir/get_kernel, through vmath.call (outlined scalar function
-    with vector variants of ``lanes`` lanes, which the loop vectorizer uses)."""
-    ty = _LT[dtype]
-    pty = _ptr_type(ty)
-    i64 = ir.IntType(64)
-    nargs = vmath.ARITY[fname]
-    kname = f"vmc_{fname}_{np.dtype(dtype).name}_{next(_counter)}"
-    mod = ir.Module(name=kname)
-    fn = ir.Function(mod, ir.FunctionType(ir.VoidType(), [pty] * (1 + nargs) + [i64]), kname)
-    for a in fn.args[:-1]:
-        a.add_attribute("noalias")
-    out, ins, n = fn.args[0], fn.args[1:-1], fn.args[-1]
-    entry, loop, done = (fn.append_basic_block(s) for s in ("entry", "loop", "done"))
-    b = ir.IRBuilder(entry)
-    b.cbranch(b.icmp_signed(">", n, ir.Constant(i64, 0)), loop, done)
-    b.position_at_end(loop)
-    i = b.phi(i64)
-    i.add_incoming(ir.Constant(i64, 0), entry)
-    vals = [b.load(b.gep(p, [i], inbounds=True, source_etype=ty), typ=ty) for p in ins]
-    b.store(vmath.call(b, fname, vals, lanes), b.gep(out, [i], inbounds=True, source_etype=ty))
-    i2 = b.add(i, ir.Constant(i64, 1))
-    i.add_incoming(i2, loop)
-    b.cbranch(b.icmp_signed("<", i2, n), loop, done)
-    b.position_at_end(done)
-    b.ret_void()
-    vmath.finish(mod)
-    text = str(mod)
-    addr = engine.compile_ir(text, [kname])[kname]
-    proto = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * (1 + nargs)), ctypes.c_int64)
-    return proto(addr), text
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("fname", sorted(vmath._IMPL))
 def test_vector_variants_match_scalar(fname, dtype):
     """vmath over <N x T> (the vector variants of vmath.call) gives the same
     bits as the inline scalar IR, special values included."""
     lanes = (16, 8) if dtype == np.float32 else (8, 4)
-    kern, text = _call_kernel(fname, dtype, lanes)
+    kern, text = map_kernel(fname, dtype, lanes)
     assert "vector-function-abi-variant" in text
     rng = np.random.default_rng(1)
     sp = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, np.finfo(dtype).smallest_subnormal,

@@ -1,0 +1,59 @@
+"""Standalone elementwise loop kernels over vmath, for measuring its
+accuracy and speed on its own (tests/test_vmath.py, benchmarks/bench_vmath.py).
+
+``map_kernel(fname, dtype)`` compiles ``void k(T* out, T* in0[, T* in1], i64 n)``
+applying ``fname`` to each element and returns it as a ctypes function.
+"""
+import ctypes
+import itertools
+
+import numpy as np
+from llvmlite import ir
+
+from trax.compiler import engine, vmath
+
+_LLVM_TYPE = {np.dtype(np.float32): ir.FloatType(), np.dtype(np.float64): ir.DoubleType()}
+_counter = itertools.count()
+
+
+def map_kernel_ir(fname, dtype, kname, lanes=None):
+    """The LLVM IR text of the loop kernel. With ``lanes``, each element goes
+    through ``vmath.call`` (an outlined function with vector variants of
+    those widths) instead of inline ``vmath.emit``."""
+    ty = _LLVM_TYPE[np.dtype(dtype)]
+    i64 = ir.IntType(64)
+    nargs = vmath.ARITY[fname]
+    mod = ir.Module(name=kname)
+    fn = ir.Function(mod, ir.FunctionType(ir.VoidType(), [ir.PointerType()] * (1 + nargs)
+                                          + [i64]), kname)
+    for a in fn.args[:-1]:
+        a.add_attribute("noalias")
+    out, ins, n = fn.args[0], fn.args[1:-1], fn.args[-1]
+    entry, loop, done = (fn.append_basic_block(s) for s in ("entry", "loop", "done"))
+    b = ir.IRBuilder(entry)
+    b.cbranch(b.icmp_signed(">", n, ir.Constant(i64, 0)), loop, done)
+    b.position_at_end(loop)
+    i = b.phi(i64)
+    i.add_incoming(ir.Constant(i64, 0), entry)
+    vals = [b.load(b.gep(p, [i], inbounds=True, source_etype=ty), typ=ty) for p in ins]
+    r = vmath.emit(b, fname, vals) if lanes is None else vmath.call(b, fname, vals, lanes)
+    b.store(r, b.gep(out, [i], inbounds=True, source_etype=ty))
+    i2 = b.add(i, ir.Constant(i64, 1))
+    i.add_incoming(i2, loop)
+    b.cbranch(b.icmp_signed("<", i2, n), loop, done)
+    b.position_at_end(done)
+    b.ret_void()
+    if lanes is not None:
+        vmath.finish(mod)
+    return str(mod)
+
+
+def map_kernel(fname, dtype, lanes=None):
+    """``(kernel, ir_text)``: the compiled loop kernel, called as
+    ``kernel(out_ptr, *in_ptrs, n)`` with raw data pointers."""
+    kname = f"vm_{fname}_{np.dtype(dtype).name}_{next(_counter)}"
+    text = map_kernel_ir(fname, dtype, kname, lanes)
+    addr = engine.compile_ir(text, [kname])[kname]
+    nargs = vmath.ARITY[fname]
+    proto = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * (1 + nargs)), ctypes.c_int64)
+    return proto(addr), text
