@@ -38,14 +38,10 @@ def make_jaxpr(f, static_argnums=()):
         def g(*dyn_args):
             return f(*rebuild(dyn_args), **kwargs)
         flat_f, out_store = flatten_fun(g, in_tree)
-        avals = [_abstractify(x) for x in leaves]
+        avals = [get_aval(x) for x in leaves]
         closed = pe.trace_to_jaxpr(flat_f, avals)
         return closed
     return make
-
-
-def _abstractify(x):
-    return get_aval(x)
 
 
 # ----------------------------------------------------------------------------
