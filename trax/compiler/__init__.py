@@ -69,7 +69,8 @@ def _compile(jaxpr, jaxpr_text):
     jaxpr's text (with the target and the compiler's fingerprint), so a hit
     skips code generation and LLVM entirely."""
     start = time.perf_counter()
-    has_blas = (blas.gemm("float32") is not None, blas.gemm("float64") is not None)
+    # probing (and registering) the BLAS costs ~10 ms: only for jaxprs with products
+    has_blas = {dt: blas.gemm(dt) is not None for dt in _product_dtypes(jaxpr)}
     dkey = cache.disk_key(f"{_FINGERPRINT} blas={has_blas}\n{jaxpr_text}",
                           engine.cpu_signature())
     name = f"trax_{dkey[:32]}"
@@ -89,6 +90,11 @@ def _compile(jaxpr, jaxpr_text):
     n_args = len(jaxpr.invars) + len(jaxpr.constvars) + len(jaxpr.outvars)
     return Compiled(addresses[name], addresses[name + "_py"], name, source, jaxpr_text,
                     n_args)
+
+
+def _product_dtypes(jaxpr):
+    return sorted({str(e.outvars[0].aval.dtype) for e in jaxpr.eqns
+                   if e.primitive.name == "dot_general"})
 
 
 def _load(dkey, source, names):
