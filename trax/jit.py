@@ -1,5 +1,6 @@
 """``jit``: trace a function once per abstract signature, compile the
-jaxpr to native code, and call it through a short fast path.
+jaxpr to native code, and call it through a short fast path (a native
+dispatcher once a signature repeats, see compiler/dispatch.py).
 
 Inside other transformations a jitted function is the ``pjit`` primitive
 holding its jaxpr; its rules transform that jaxpr as a whole (see
@@ -154,6 +155,11 @@ class Jitted:
         self._last_key = None
         self.hits = self.misses = 0
         self.miss_reasons = []
+        # one signature's calls run through a native dispatcher (see
+        # compiler/dispatch.py) once they reach the fast path
+        self._native = self._native_miss = self._dispatcher = None
+        self._native_tried = set()
+        self._native_hits = 0
 
     # -- signature
 
@@ -209,6 +215,11 @@ class Jitted:
         return entry, leaves
 
     def __call__(self, *args, **kwargs):
+        native = self._native
+        if native is not None and not kwargs and not _disabled and core._dynamic_main is None:
+            out = native(*args)
+            if out is not self._native_miss:
+                return out
         if not kwargs and self._fast is not None and core._dynamic_main is None:
             try:
                 key = tuple([_QUICK_SIG[type(a)](a) for a in args])
@@ -217,9 +228,25 @@ class Jitted:
             hit = self._fast.get(key)
             if hit is not None and not _disabled:
                 self.hits += 1
+                if key not in self._native_tried and len(self._native_tried) < _NATIVE_MAX:
+                    self._go_native(key, args, hit[3])
                 outs = hit[0](*args)
                 return outs if hit[1] else tree_unflatten(hit[2], outs)
         return self._call(args, kwargs)
+
+    def _go_native(self, key, args, entry):
+        """Build the native dispatcher for this signature (on its first
+        repeated call, so one-off calls do not pay the ~2 ms it takes)."""
+        from trax.compiler import dispatch
+        self._native_tried.add(key)
+        out_tuple = None if entry.out_tree == _LEAF else \
+            entry.out_tree == tree_flatten(tuple(entry.jaxpr.out_avals))[1] or None
+        if out_tuple is None and entry.out_tree != _LEAF:
+            return
+        d = dispatch.build(entry.executable, args, entry.jaxpr.in_avals,
+                           entry.jaxpr.out_avals, bool(out_tuple), self._dispatcher)
+        if d is not None:
+            self._dispatcher, self._native, self._native_miss = d, d.fn, d.root_miss
 
     def _call(self, args, kwargs):
         if _jit_disabled():
@@ -263,7 +290,7 @@ class Jitted:
             call = fast if single_leaf or len(entry.jaxpr.out_avals) != 1 else \
                 (lambda *a: [fast(*a)])
         # the entry returns the output itself for a single leaf, else a list
-        self._fast[key] = (call, single_leaf, entry.out_tree)
+        self._fast[key] = (call, single_leaf, entry.out_tree, entry)
 
     def lower(self, *args, **kwargs):
         """Trace for these arguments; ``.as_text()`` / ``.compile()`` show and
@@ -273,14 +300,21 @@ class Jitted:
 
     def cache_info(self):
         """Hits, misses and why each retrace happened."""
-        return {"hits": self.hits, "misses": self.misses, "entries": len(self._cache),
+        return {"hits": self.hits + self._native_calls(), "misses": self.misses,
+                "entries": len(self._cache),
                 "miss_reasons": list(self.miss_reasons)}
+
+    def _native_calls(self):
+        return self._native_hits + (self._dispatcher.calls if self._dispatcher else 0)
 
     def clear_cache(self):
         self._cache.clear()
         if self._fast is not None:
             self._fast.clear()
         self._last_key = None
+        self._native_hits = self._native_calls()
+        self._native = self._native_miss = self._dispatcher = None
+        self._native_tried.clear()
 
 
 class Lowered:
@@ -365,6 +399,9 @@ def _converting(call, scalars):
             args[i] = asarray(args[i], dt)
         return call(*args)
     return converted
+
+
+_NATIVE_MAX = 8         # signatures per jitted function with a native dispatcher
 
 
 def _array_sig(a):

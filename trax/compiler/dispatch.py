@@ -1,0 +1,373 @@
+"""A native dispatcher: the hot call of a jitted function as one C function.
+
+:func:`build` generates, with llvmlite, a CPython ``METH_FASTCALL`` function
+for one call signature of an :class:`~trax.compiler.executable.Executable`
+and wraps it with ``PyCFunction_NewEx``. Called with the positional
+arguments, it
+
+* checks each argument exactly: an ``ndarray`` or trax ``Array`` (exact
+  type) with the traced dtype (the same descr object), shape, and the
+  C-contiguous and aligned flags; or a scalar of the exact Python or NumPy
+  type it was built for, whose value it converts to the traced dtype;
+* allocates the outputs (trax ``Array``) with NumPy's ``PyArray_NewFromDescr``;
+* calls the compiled entry with the data pointers (releasing the GIL when
+  the call touches many elements) and returns the output, or a tuple of them.
+
+Anything else -- a wrong count, type, shape, dtype or layout, or an integer
+out of range -- returns the ``miss`` sentinel (the dispatcher's ``self``)
+and the caller takes the Python path, which converts or raises as usual.
+
+It relies on the object layouts of 64-bit CPython and NumPy (ndarray fields,
+scalar values at offset 16); :func:`supported` probes them at import and
+the dispatcher is simply not built when they differ.
+"""
+import ctypes
+import itertools
+
+import numpy as np
+from llvmlite import ir
+
+from trax.core import Array
+from trax.compiler import engine
+from trax.compiler.irtypes import I8, I8P, I32, I64, VOID, mem_type
+
+# PyArrayObject_fields on 64-bit builds
+_DATA, _ND, _DIMS, _DESCR, _FLAGS = 16, 24, 32, 56, 64
+_C_CONTIGUOUS_ALIGNED = 0x1 | 0x100
+_SCALAR_VALUE = 16          # ob_fval of a float, obval of a NumPy scalar
+_METH_FASTCALL = 0x80
+_RELEASE_GIL_ELEMENTS = 1 << 15
+_names = itertools.count()
+
+
+def _c_address(fn):
+    return ctypes.cast(fn, ctypes.c_void_p).value
+
+
+def _read(obj, ctype, offset):
+    return ctype.from_address(id(obj) + offset).value
+
+
+def _numpy_api():
+    try:
+        from numpy._core import _multiarray_umath as m
+    except ImportError:                                   # NumPy 1.x
+        from numpy.core import _multiarray_umath as m
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    return ctypes.cast(get(m._ARRAY_API, None), ctypes.POINTER(ctypes.c_void_p))
+
+
+def _array_layout_ok():
+    a = np.zeros((3, 4), np.float32)
+    views = (a, a[:, ::2], np.zeros((), np.int8), np.zeros(0))
+    for x in views:
+        dims = ctypes.cast(_read(x, ctypes.c_void_p, _DIMS), ctypes.POINTER(ctypes.c_int64))
+        if (_read(x, ctypes.c_void_p, _DATA) != x.ctypes.data
+                or _read(x, ctypes.c_int32, _ND) != x.ndim
+                or tuple(dims[i] for i in range(x.ndim)) != x.shape
+                or _read(x, ctypes.c_void_p, _DESCR) != id(x.dtype)
+                or _read(x, ctypes.c_int32, _FLAGS) != x.flags.num):
+            return False
+    return True
+
+
+# Scalar types read natively: type -> (ctypes type, numpy dtype of the value)
+_SCALARS = {float: (ctypes.c_double, np.float64), np.float64: (ctypes.c_double, np.float64),
+            np.float32: (ctypes.c_float, np.float32), np.int32: (ctypes.c_int32, np.int32),
+            np.int64: (ctypes.c_int64, np.int64), np.bool_: (ctypes.c_uint8, np.bool_)}
+
+
+def _scalar_types():
+    ok = {}
+    for t, (ct, dt) in _SCALARS.items():
+        if all(_read(t(v), ct, _SCALAR_VALUE) == t(v) for v in (0, 1, 3)):
+            ok[t] = dt
+    ok[int] = np.int64          # through PyLong_AsLongLongAndOverflow
+    ok[bool] = np.bool_         # by identity with True / False
+    return ok
+
+
+def _probe():
+    try:
+        if ctypes.sizeof(ctypes.c_void_p) != 8 or not _array_layout_ok():
+            return None
+        return _numpy_api(), _scalar_types()
+    except Exception:           # an unexpected NumPy/CPython build: no native dispatch
+        return None
+
+
+_PROBED = _probe()
+
+
+def supported():
+    """Can native dispatchers be built in this process?"""
+    return _PROBED is not None
+
+
+class Dispatcher:
+    """``fn``, the native callable at ``address``; ``miss``, its ``self``
+    (which keeps the compiled code, constants and fallback alive);
+    ``root_miss``, what it returns when no dispatcher of its chain matches;
+    ``calls``, how many calls the chain served."""
+    __slots__ = ("fn", "address", "miss", "root_miss", "_counter", "_fallback")
+
+    @property
+    def calls(self):
+        return self._counter.value + (self._fallback.calls if self._fallback else 0)
+
+
+class _Builder:
+    """The IR of one dispatcher function."""
+
+    def __init__(self, name):
+        self.module = ir.Module(name=name)
+        fnty = ir.FunctionType(I8P, [I8P, I8P.as_pointer(), I64])
+        self.fn = ir.Function(self.module, fnty, name=name)
+        self.self_, self.args, self.nargs = self.fn.args
+        self.entry = self.fn.append_basic_block("entry")      # stack slots only
+        self.b = ir.IRBuilder(self.fn.append_basic_block("start"))
+        self.miss = self.fn.append_basic_block("miss")
+
+    def alloca(self, ty):
+        with self.b.goto_block(self.entry):
+            return self.b.alloca(ty)
+
+    def finish(self):
+        """Close the entry block and return the module's IR text."""
+        self.b.position_at_end(self.entry)
+        self.b.branch(self.fn.basic_blocks[1])
+        return str(self.module)
+
+    def ptr(self, address, ty=I8P):
+        return ir.Constant(I64, address).inttoptr(ty)
+
+    def extern(self, symbol, address, ret, params):
+        """A declared function that the engine resolves to ``address``."""
+        engine.add_symbol(symbol, address)
+        return ir.Function(self.module, ir.FunctionType(ret, params), name=symbol)
+
+    def capi(self, name, ret, params):
+        """A function of CPython's C API."""
+        if name in self.module.globals:
+            return self.module.globals[name]
+        return self.extern(name, _c_address(getattr(ctypes.pythonapi, name)), ret, params)
+
+    def field(self, obj, offset, ty):
+        p = self.b.gep(obj, [ir.Constant(I64, offset)], inbounds=True)
+        return self.b.load(self.b.bitcast(p, ty.as_pointer()))
+
+    def require(self, cond):
+        """Go on if ``cond``, else return the miss sentinel."""
+        ok = self.fn.append_basic_block()
+        self.b.cbranch(cond, ok, self.miss)
+        self.b.position_at_end(ok)
+
+
+def build(exe, args, avals, out_avals, out_tuple, fallback=None):
+    """A :class:`Dispatcher` for calls like ``exe(*args)`` (``args`` are the
+    arguments of a call that took the Python path, traced as ``avals``), or
+    None when some argument or output cannot be handled natively.
+    ``out_tuple``: return the outputs as a tuple, else the single output.
+    ``fallback``: a dispatcher (for other signatures) that a miss passes the
+    call on to; the chain's last miss returns ``root_miss``."""
+    if _PROBED is None or (not out_tuple and len(out_avals) != 1):
+        return None
+    name = f"trax_dispatch_{next(_names)}"
+    g = _Builder(name)
+    g.require(g.b.icmp_signed("==", g.nargs, ir.Constant(I64, len(args))))
+    data = _argument_data(g, args, avals)
+    if data is None:
+        return None
+    counter = ctypes.c_int64(0)
+    cp = g.ptr(ctypes.addressof(counter), I64.as_pointer())
+    g.b.store(g.b.add(g.b.load(cp), ir.Constant(I64, 1)), cp)
+    outs = _new_outputs(g, out_avals)
+    _call_entry(g, exe, data, outs, list(avals) + list(out_avals))
+    _return(g, outs, out_tuple)
+    _miss(g, fallback)
+    address = engine.compile_ir(g.finish(), [name])[name]
+    keep = (exe, fallback, [x.dtype for x in args if isinstance(x, np.ndarray)],
+            [np.dtype(a.dtype) for a in out_avals])
+    return _wrap(address, name, keep, counter, fallback)
+
+
+def _argument_data(g, args, avals):
+    """Check each argument and return its data pointer (None: some argument
+    is not one the dispatcher can take)."""
+    _, scalar_types = _PROBED
+    data = []
+    for i, (x, aval) in enumerate(zip(args, avals)):
+        obj = g.b.load(g.b.gep(g.args, [ir.Constant(I64, i)]))
+        typ = g.field(obj, 8, I8P)                        # ob_type
+        if type(x) in (np.ndarray, Array):
+            if (x.dtype != aval.dtype or x.shape != aval.shape
+                    or not x.flags.c_contiguous or not x.flags.aligned):
+                return None
+            d = _data_of_array(g, obj, typ, x)
+        elif type(x) in scalar_types:
+            d = _data_of_scalar(g, obj, typ, type(x), scalar_types[type(x)], aval.dtype)
+        else:
+            d = None
+        if d is None:
+            return None
+        data.append(d)
+    return data
+
+
+def _new_outputs(g, out_avals):
+    """Allocate each output as a trax Array (NULL: free the others, fail)."""
+    b = g.b
+    incref = g.capi("Py_IncRef", VOID, [I8P])
+    new_array = g.extern("trax_PyArray_NewFromDescr", _PROBED[0][94], I8P,
+                         [I8P, I8P, I32, I64.as_pointer(), I64.as_pointer(), I8P, I32, I8P])
+    outs = []
+    for k, aval in enumerate(out_avals):
+        shape = aval.shape or (1,)
+        ty = ir.ArrayType(I64, len(shape))
+        dims = ir.GlobalVariable(g.module, ty, f"{g.fn.name}_dims{k}")
+        dims.initializer = ir.Constant(ty, list(shape))
+        dims.global_constant = True
+        descr = g.ptr(id(np.dtype(aval.dtype)))
+        b.call(incref, [descr])                 # PyArray_NewFromDescr steals it
+        o = b.call(new_array, [g.ptr(id(Array)), descr, ir.Constant(I32, len(aval.shape)),
+                               b.bitcast(dims, I64.as_pointer()),
+                               ir.Constant(I64.as_pointer(), None), ir.Constant(I8P, None),
+                               ir.Constant(I32, 0), ir.Constant(I8P, None)])
+        _fail_if_null(g, o, outs)
+        outs.append(o)
+    return outs
+
+
+def _call_entry(g, exe, data, outs, avals):
+    """One call of the compiled entry; without the GIL when it is long."""
+    b = g.b
+    ptrs = data + [g.ptr(c.ctypes.data) for c in exe._consts] + \
+        [g.field(o, _DATA, I8P) for o in outs]
+    entry = g.extern(g.fn.name + "_entry", exe.compiled.address, VOID, [I8P] * len(ptrs))
+    release = sum(int(np.prod(a.shape)) for a in avals) >= _RELEASE_GIL_ELEMENTS
+    if release:
+        state = b.call(g.capi("PyEval_SaveThread", I8P, []), [])
+    b.call(entry, ptrs)
+    if release:
+        b.call(g.capi("PyEval_RestoreThread", VOID, [I8P]), [state])
+
+
+def _return(g, outs, out_tuple):
+    b = g.b
+    if not out_tuple:
+        b.ret(outs[0])
+        return
+    t = b.call(g.capi("PyTuple_New", I8P, [I64]), [ir.Constant(I64, len(outs))])
+    _fail_if_null(g, t, outs)
+    set_item = g.capi("PyTuple_SetItem", I32, [I8P, I64, I8P])
+    for k, o in enumerate(outs):
+        b.call(set_item, [t, ir.Constant(I64, k), o])     # steals o
+    b.ret(t)
+
+
+def _miss(g, fallback):
+    """Return ``self`` (a new reference), or pass the call on to ``fallback``."""
+    b = g.b
+    b.position_at_end(g.miss)
+    if fallback is None:
+        b.call(g.capi("Py_IncRef", VOID, [I8P]), [g.self_])
+        b.ret(g.self_)
+        return
+    nxt = g.extern(g.fn.name + "_next", fallback.address, I8P, [I8P, I8P.as_pointer(), I64])
+    b.ret(b.call(nxt, [g.ptr(id(fallback.miss)), g.args, g.nargs], tail=True))
+
+
+def _fail_if_null(g, obj, made):
+    """If ``obj`` is NULL (an allocation failed and set a Python error),
+    release the objects ``made`` so far and return NULL."""
+    b = g.b
+    fail, ok = g.fn.append_basic_block(), g.fn.append_basic_block()
+    b.cbranch(b.icmp_unsigned("==", obj, ir.Constant(I8P, None)), fail, ok)
+    b.position_at_end(fail)
+    decref = g.capi("Py_DecRef", VOID, [I8P])
+    for o in made:
+        b.call(decref, [o])
+    b.ret(ir.Constant(I8P, None))
+    b.position_at_end(ok)
+
+
+def _data_of_array(g, obj, typ, x):
+    b = g.b
+    is_nd = b.icmp_unsigned("==", typ, g.ptr(id(np.ndarray)))
+    is_arr = b.icmp_unsigned("==", typ, g.ptr(id(Array)))
+    g.require(b.or_(is_nd, is_arr))
+    g.require(b.icmp_unsigned("==", g.field(obj, _DESCR, I8P), g.ptr(id(x.dtype))))
+    g.require(b.icmp_signed("==", g.field(obj, _ND, I32), ir.Constant(I32, x.ndim)))
+    if x.ndim:
+        dims = g.field(obj, _DIMS, I64.as_pointer())
+        for k, n in enumerate(x.shape):
+            d = b.load(b.gep(dims, [ir.Constant(I64, k)]))
+            g.require(b.icmp_signed("==", d, ir.Constant(I64, n)))
+    flags = b.and_(g.field(obj, _FLAGS, I32), ir.Constant(I32, _C_CONTIGUOUS_ALIGNED))
+    g.require(b.icmp_signed("==", flags, ir.Constant(I32, _C_CONTIGUOUS_ALIGNED)))
+    return g.field(obj, _DATA, I8P)
+
+
+def _data_of_scalar(g, obj, typ, t, src, dst):
+    """A stack slot holding the scalar argument converted to ``dst``, or
+    None when that conversion is not one the dispatcher does."""
+    b = g.b
+    src, dst = np.dtype(src), np.dtype(dst)
+    if src.kind != dst.kind and not (src.kind in "iu" and dst.kind in "iu"):
+        return None
+    g.require(b.icmp_unsigned("==", typ, g.ptr(id(t))))
+    if t is bool:
+        value = b.icmp_unsigned("==", obj, g.ptr(id(True)))
+        value = b.zext(value, I8)
+    elif t is int:
+        as_long = g.capi("PyLong_AsLongLongAndOverflow", I64,
+                           [I8P, I32.as_pointer()])
+        overflow = g.alloca(I32)
+        value = b.call(as_long, [obj, overflow])
+        g.require(b.icmp_signed("==", b.load(overflow), ir.Constant(I32, 0)))
+    else:
+        value = g.field(obj, _SCALAR_VALUE, mem_type(src))
+    if dst.kind == "f" and dst.itemsize != src.itemsize:
+        value = (b.fptrunc if dst.itemsize < src.itemsize else b.fpext)(value, mem_type(dst))
+    elif dst.kind in "iu":
+        if dst.itemsize < src.itemsize or dst.kind != src.kind:
+            info = np.iinfo(dst)
+            lo, hi = max(info.min, np.iinfo(src).min), min(info.max, np.iinfo(src).max)
+            in_range = b.and_(b.icmp_signed(">=", value, ir.Constant(value.type, lo)),
+                              b.icmp_signed("<=", value, ir.Constant(value.type, hi)))
+            g.require(in_range)
+        if dst.itemsize != src.itemsize:
+            value = (b.trunc if dst.itemsize < src.itemsize else b.sext)(value, mem_type(dst))
+    slot = g.alloca(mem_type(dst))
+    b.store(value, slot)
+    return b.bitcast(slot, I8P)
+
+
+class _MethodDef(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("meth", ctypes.c_void_p),
+                ("flags", ctypes.c_int), ("doc", ctypes.c_char_p)]
+
+
+class _Miss:
+    """The sentinel a dispatcher returns on a miss; it owns what the native
+    function needs (so the function keeps it alive as its ``self``)."""
+    __slots__ = ("keep",)
+
+
+def _wrap(address, name, keep, counter, fallback):
+    new = ctypes.pythonapi.PyCFunction_NewEx
+    new.restype = ctypes.py_object
+    new.argtypes = [ctypes.c_void_p, ctypes.py_object, ctypes.py_object]
+    name_bytes = name.encode()
+    method = _MethodDef(name_bytes, address, _METH_FASTCALL, None)
+    miss = _Miss()
+    miss.keep = (method, name_bytes, keep, counter)
+    d = Dispatcher()
+    d.fn = new(ctypes.addressof(method), miss, None)
+    d.address = address
+    d.miss = miss
+    d.root_miss = fallback.root_miss if fallback else miss
+    d._counter = counter
+    d._fallback = fallback
+    return d
