@@ -557,6 +557,55 @@ def test_outlined_math_non_flat_and_reduction():
     check(_math_chain(5), h, rtol=2e-3, atol=2e-3)
 
 
+def test_outlined_math_folds_the_tail():
+    """Loops around outlined math ask LLVM for a masked last iteration, so
+    the vector body is the only copy of the loop."""
+    exe = check(_math_chain(6), rand((1000,), np.float32, -3, 3))
+    assert "llvm.loop.vectorize.predicate.enable" in exe.as_text("llvm")
+
+
+def _loop_hints(text):
+    """Loop metadata of each loop in ``text``: a list of sets of hint names."""
+    nodes = dict(re.findall(r"^(!\d+) = !\{ (.*) \}$", text, flags=re.M))
+    out = []
+    for ref in re.findall(r"!llvm\.loop (!\d+)", text):
+        ops = nodes[ref].split(", ")
+        assert ops[0] == ref                      # a loop ID refers to itself
+        out.append({re.search(r'"([\w.]+)"', nodes[o]).group(1) for o in ops[1:]})
+    return out
+
+
+def test_loop_hints_cold_and_tiny_loops():
+    """Loops that run little in all are not unrolled, tiny ones not
+    vectorized; big ones get no hints (LLVM decides)."""
+    from trax.compiler import loops
+    small = compile_jaxpr(trax.make_jaxpr(lambda x: lax.reduce_sum(x * 2.0, (1,)))(
+        rand((128, 10)))).as_text("llvm")
+    hints = _loop_hints(small)
+    assert hints and all("llvm.loop.unroll.disable" in h for h in hints)
+    assert any("llvm.loop.vectorize.enable" in h for h in hints)     # the 10-trip loops
+    n = loops.COLD_WORK * 2
+    big = check(lambda x: x * 2.0 + 1.0, rand((n,)))
+    assert _loop_hints(big.as_text("llvm")) == []
+    x = rand((n // 8, 8))
+    exe = check(lambda x: lax.reduce_sum(x * 2.0, (1,)), x, rtol=1e-5)
+    assert all("llvm.loop.vectorize.enable" not in h for h in _loop_hints(exe.as_text("llvm")))
+
+
+def test_loop_hint_rules():
+    from trax.compiler import loops
+    lp = loops._Loop
+    assert loops._hints(lp(1000), []) == {"llvm.loop.unroll.disable": None}
+    assert loops._hints(lp(10), [lp(128)]) == {"llvm.loop.unroll.disable": None,
+                                                "llvm.loop.vectorize.enable": False}
+    assert loops._hints(lp(10), [lp(1 << 16)]) == {}
+    assert loops._hints(lp(10), [lp(None)]) == {}
+    me = lp(10)
+    me.hints["llvm.loop.vectorize.predicate.enable"] = True
+    assert loops._hints(me, [lp(8)]) == {"llvm.loop.vectorize.predicate.enable": True,
+                                          "llvm.loop.unroll.disable": None}
+
+
 def test_large_arrays_keep_inline_math():
     from trax.compiler import codegen
     x = np.ones(codegen._OUTLINE_WORK // 8 + 1, np.float32)

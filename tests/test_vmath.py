@@ -7,6 +7,7 @@ compared with numpy (long-double references where numpy has the function).
 
 import ctypes
 import math
+import re
 
 import numpy as np
 import pytest
@@ -398,3 +399,34 @@ def test_vector_variants_match_scalar(fname, dtype):
     got = np.empty_like(want)
     kern(got.ctypes.data, *[x.ctypes.data for x in xs], got.size)
     np.testing.assert_array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}"))
+
+
+@pytest.mark.parametrize("lanes", [(16, 8), (8,), (4, 2)])
+@pytest.mark.parametrize("fname", ["sin", "pow"])
+def test_outlined_has_one_body(fname, lanes):
+    """Only the widest vector version of an outlined function has a body; the
+    scalar and narrower versions call it (same bits, every remainder length)."""
+    kname = f"k_one_body_{fname}_{'_'.join(map(str, lanes))}"
+    text = map_kernel_ir(fname, np.float32, kname, lanes)
+    width = max(lanes)
+    defs = {m: body for m, body in
+            re.findall(r'define internal [^\n]*?@"(trax_vm_\w+)"\([^\n]*\n\{\n(.*?)\n\}',
+                               text, flags=re.S)}
+    wide = f"trax_vm_{fname}_f32_v{width}"
+    assert set(defs) == {f"trax_vm_{fname}_f32"} | {f"trax_vm_{fname}_f32_v{n}" for n in lanes}
+    for name, body in defs.items():
+        if name != wide:
+            assert f'@"{wide}"' in body and body.count("\n") < 8, name
+    # object code: compile_ir would refuse the internal names defined before
+    addr = engine.load_object(engine.emit_object(text), [kname])[kname]
+    kern = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * (1 + vmath.ARITY[fname])),
+                            ctypes.c_int64)(addr)
+    rng = np.random.default_rng(2)
+    for n in (1, 3, 8, 15, 17, 33):
+        xs = [rng.normal(0, 5, n).astype(np.float32) for _ in range(vmath.ARITY[fname])]
+        if fname == "pow":
+            xs[0] = np.abs(xs[0])
+        want = run(fname, np.float32, *xs)
+        got = np.empty_like(want)
+        kern(got.ctypes.data, *[x.ctypes.data for x in xs], n)
+        np.testing.assert_array_equal(got.view("u4"), want.view("u4"))

@@ -31,7 +31,8 @@ _PREFETCH_ROWS = 1                          # ... this many rows ahead
 # Transcendentals (vmath) are inline IR, one copy per use, unless a jaxpr has at
 # least _OUTLINE_MATH of them over at most _OUTLINE_WORK elements in all: then
 # each (function, dtype) is one internal function that the loop vectorizer
-# calls (vmath.call). That cuts compile time about 4x for long chains (LLVM
+# calls (vmath.call; the loops around calls fold their tails, see
+# loops.fold_tail). That cuts compile time about 4x for long chains (LLVM
 # optimizes and emits one body instead of dozens) but makes each call site
 # ~15-20% slower (call overhead, spills), so large arrays keep inline code.
 _OUTLINE_MATH = 8

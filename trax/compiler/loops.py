@@ -3,19 +3,73 @@
 Each loop has the canonical shape the vectorizer wants (one induction
 variable counting up from 0 by 1 to a bound, ``nuw nsw`` increments);
 LLVM's loop rotation turns it into a do-while before vectorizing.
+
+Loops carry LLVM loop metadata chosen for compile time where run time
+cannot gain much (see :func:`_hints`), and :func:`fold_tail` asks for a
+vectorized loop without a scalar remainder.
 """
+import math
 from contextlib import ExitStack, contextmanager
 
 from llvmlite import ir
 
 from trax.compiler.irtypes import I64, i64
 
+# A loop is "cold" when its trip count times those of the loops around it is
+# at most COLD_WORK: LLVM may not unroll it (full unrolling of short vectorized
+# loops and prefetch loops grew the MLP gradient's code 4x and its compile time
+# by ~40 ms). A cold loop of at most TINY_TRIPS trips that runs at most
+# TINY_WORK times in all is not vectorized either (vectorizing the [128, 10]
+# loops of a classifier's head cost ~10 ms of LLVM time for a microsecond).
+COLD_WORK = 1 << 18
+TINY_TRIPS = 16
+TINY_WORK = 1 << 14
+
+
+class _Loop:
+    __slots__ = ("trips", "hints")
+
+    def __init__(self, trips):
+        self.trips = trips          # static trip count, or None
+        self.hints = {}             # loop metadata asked for by the body
+
+
+def _stack(module):
+    return module.__dict__.setdefault("_trax_loops", [])
+
+
+def fold_tail(b):
+    """Ask LLVM to vectorize the innermost loop being emitted with masked
+    loads and stores for its last iteration instead of a scalar (or narrower
+    vector) remainder loop: one copy of the body instead of two or three
+    (used around outlined vmath calls, see vmath.call). A hint: LLVM keeps a
+    remainder loop when it cannot mask the body."""
+    stack = _stack(b.module)
+    if stack:
+        stack[-1].hints["llvm.loop.vectorize.predicate.enable"] = True
+
+
+def _hints(me, outer):
+    hints = dict(me.hints)
+    trips = [lp.trips for lp in outer] + [me.trips]
+    if None in trips:
+        return hints
+    work = math.prod(trips)
+    if work <= COLD_WORK:
+        hints["llvm.loop.unroll.disable"] = None
+        if me.trips <= TINY_TRIPS and work <= TINY_WORK and not me.hints:
+            hints["llvm.loop.vectorize.enable"] = False
+    return hints
+
 
 @contextmanager
 def loop(b, count, name="i"):
     """``for i in range(count)``: emit the body inside the ``with`` block;
     yields ``i`` (an i64 value). The builder ends after the loop."""
+    me = _Loop(count if isinstance(count, int) else None)
     count = i64(count) if isinstance(count, int) else count
+    module = b.module
+    stack = _stack(module)
     pre = b.block
     head = b.append_basic_block(f"{name}.head")
     body = b.append_basic_block(f"{name}.body")
@@ -26,11 +80,43 @@ def loop(b, count, name="i"):
     i.add_incoming(i64(0), pre)
     b.cbranch(b.icmp_signed("<", i, count), body, done)
     b.position_at_end(body)
-    yield i
+    stack.append(me)
+    try:
+        yield i
+    finally:
+        stack.pop()
     nxt = b.add(i, i64(1), flags=("nuw", "nsw"))
     i.add_incoming(nxt, b.block)
-    b.branch(head)
+    latch = b.branch(head)
+    hints = _hints(me, stack)
+    if hints:
+        latch.set_metadata("llvm.loop", loop_id(module, hints))
     b.position_at_end(done)
+
+
+class _LoopID(ir.values.MDValue):
+    """A self-referencing metadata node (LLVM's loop ID), unique per loop."""
+    __hash__ = object.__hash__
+
+    def __eq__(self, other):
+        return self is other
+
+
+def loop_id(module, hints):
+    """A new loop ID node carrying ``hints`` (``{name: value}``; value None
+    for a flag such as ``llvm.loop.unroll.disable``, a bool for an i1 and an
+    int for an i32 operand)."""
+    ops = []
+    for name, value in hints.items():
+        args = [ir.MetaDataString(module, name)]
+        if isinstance(value, bool):
+            args.append(ir.Constant(ir.IntType(1), value))
+        elif value is not None:
+            args.append(ir.Constant(ir.IntType(32), value))
+        ops.append(module.add_metadata(args))
+    md = _LoopID(module, [], name=str(len(module.metadata)))
+    md.operands = (md, *ops)
+    return md
 
 
 @contextmanager

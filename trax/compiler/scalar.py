@@ -12,7 +12,7 @@ import math
 import numpy as np
 from llvmlite import ir
 
-from trax.compiler import vmath
+from trax.compiler import loops, vmath
 from trax.compiler.irtypes import I1, const, is_float, is_signed, reg_type
 
 EMITTERS = {}
@@ -47,6 +47,7 @@ def _math(b, name, args):
     lanes = getattr(b.module, "trax_vm_lanes", None)
     if lanes is not None:
         size = 8 if isinstance(args[0].type, ir.DoubleType) else 4
+        loops.fold_tail(b)
         return vmath.call(b, name, args, lanes[size])
     return vmath.emit(b, name, args)
 

@@ -861,8 +861,11 @@ def call(builder: ir.IRBuilder, name: str, args, lanes=()) -> ir.Value:
     ``vector-function-abi-variant`` attribute names vector versions of it with
     ``lanes`` lanes each (a tuple of lane counts; also internal functions), so
     LLVM's loop vectorizer calls those instead. Keeps a module that uses one
-    function many times small (one body instead of one per use). Call
-    :func:`finish` on the module before printing it."""
+    function many times small (one body instead of one per use): only the
+    widest version has a body; the scalar and narrower ones put their
+    arguments in the lanes of a wide vector (the others zero), call it and
+    take their lanes of the result. Call :func:`finish` on the module before
+    printing it."""
     canon = _ALIASES.get(name, name)
     if canon not in _IMPL:
         raise KeyError(f"vmath: unsupported function {name!r}")
@@ -872,14 +875,39 @@ def call(builder: ir.IRBuilder, name: str, args, lanes=()) -> ir.Value:
     return builder.call(fn, args)
 
 
-def _define(module, fname, canon, ty):
-    arity = ARITY[canon]
+def _function(module, fname, ty, arity):
     fn = ir.Function(module, ir.FunctionType(ty, [ty] * arity), fname)
     fn.linkage = "internal"
     for a in ("noinline", "nounwind", "readnone"):
         fn.attributes.add(a)
+    return fn
+
+
+def _define(module, fname, canon, ty):
+    fn = _function(module, fname, ty, ARITY[canon])
     b = ir.IRBuilder(fn.append_basic_block())
     b.ret(emit(b, canon, list(fn.args)))
+    return fn
+
+
+def _via_wide(module, fname, wide, ty):
+    """``fname``: a function of type ``ty`` (a scalar or a vector of fewer
+    lanes than ``wide``'s) computing its lanes with one call of ``wide``."""
+    wty = wide.args[0].type
+    fn = _function(module, fname, ty, len(wide.args))
+    b = ir.IRBuilder(fn.append_basic_block())
+    i32 = ir.IntType(32)
+    zero = ir.Constant(wty, None)
+    if isinstance(ty, ir.VectorType):
+        n, w = ty.count, wty.count
+        grow = ir.Constant(ir.VectorType(i32, w), [min(k, n) for k in range(w)])
+        pad = ir.Constant(ty, None)
+        xs = [b.shuffle_vector(a, pad, grow) for a in fn.args]
+        r = b.call(wide, xs)
+        b.ret(b.shuffle_vector(r, r, ir.Constant(ir.VectorType(i32, n), list(range(n)))))
+    else:
+        xs = [b.insert_element(zero, a, ir.Constant(i32, 0)) for a in fn.args]
+        b.ret(b.extract_element(b.call(wide, xs), ir.Constant(i32, 0)))
     return fn
 
 
@@ -889,17 +917,21 @@ def _outlined(module, canon, ty, lanes):
     fn = module.globals.get(fname)
     if fn is not None:
         return fn
-    fn = _define(module, fname, canon, ty)
+    if not lanes:
+        return _define(module, fname, canon, ty)
+    width = max(lanes)
+    wide = _define(module, f"{fname}_v{width}", canon, ir.VectorType(ty, width))
+    fn = _via_wide(module, fname, wide, ty)
     used = module.__dict__.setdefault("_trax_vm_used", [])
     variants = []
     for n in lanes:
         vname = f"{fname}_v{n}"
-        used.append(_define(module, vname, canon, ir.VectorType(ty, n)))
+        used.append(wide if n == width else
+                    _via_wide(module, vname, wide, ir.VectorType(ty, n)))
         variants.append(f"_ZGV_LLVM_N{n}{'v' * ARITY[canon]}_{fname}({vname})")
-    if variants:
-        # llvmlite only knows a fixed set of attribute names: add the string
-        # attribute to the underlying set directly
-        set.add(fn.attributes, f'{_VFABI}="{",".join(variants)}"')
+    # llvmlite only knows a fixed set of attribute names: add the string
+    # attribute to the underlying set directly
+    set.add(fn.attributes, f'{_VFABI}="{",".join(variants)}"')
     return fn
 
 
