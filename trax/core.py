@@ -7,6 +7,7 @@ the highest-level transformation among its arguments' tracers (the trace stack,
 as in JAX's autodidax), which is why transformations nest without confusion.
 """
 import itertools
+import math
 from contextlib import contextmanager
 
 import numpy as np
@@ -31,7 +32,7 @@ class ShapedArray:
         self.weak_type = bool(weak_type)
 
     ndim = property(lambda self: len(self.shape))
-    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+    size = property(lambda self: math.prod(self.shape))
 
     def update(self, shape=None, dtype=None, weak_type=None):
         return ShapedArray(self.shape if shape is None else shape,
