@@ -11,15 +11,14 @@ docs/compiler.md):
     cache             in-memory and on-disk caches of compiled code
     executable        the thin Python call path
 """
-import hashlib
+import os
 import time
 
 from trax.core import Literal
-from trax.compiler import blas, cache, engine, fusion, kernels, passes
-from trax.compiler.codegen import ENTRY, Codegen
+from trax.compiler import blas, cache, engine, passes
 from trax.compiler.executable import Compiled, Executable
-# kernel-rule modules register themselves in kernels.KERNELS
-from trax.compiler import reductions, linalg, structural  # noqa: F401
+# fusion, codegen and the kernel rules are imported by the first compilation
+# that misses the disk cache: a cache hit never needs them
 
 __all__ = ["compile_jaxpr", "Executable", "cache_stats"]
 
@@ -51,14 +50,13 @@ def compile_jaxpr(closed_jaxpr):
 def _compiler_fingerprint():
     """A hash of the compiler's own sources: generated code changes with them,
     so disk entries of an older compiler are never reused."""
-    import os
-    h = hashlib.sha256()
+    parts = []
     here = os.path.dirname(os.path.abspath(__file__))
     for fname in sorted(os.listdir(here)):
         if fname.endswith(".py"):
             with open(os.path.join(here, fname), "rb") as f:
-                h.update(fname.encode() + f.read())
-    return h.hexdigest()[:16]
+                parts.append(fname.encode() + f.read())
+    return cache.digest(b"".join(parts)).hex()[:16]
 
 
 _FINGERPRINT = _compiler_fingerprint()
@@ -69,7 +67,7 @@ def _compile(jaxpr, jaxpr_text):
     jaxpr's text (with the target and the compiler's fingerprint), so a hit
     skips code generation and LLVM entirely."""
     start = time.perf_counter()
-    # probing (and registering) the BLAS costs ~10 ms: only for jaxprs with products
+    # probing (and registering) the BLAS loads OpenBLAS: only for jaxprs with products
     has_blas = {dt: blas.gemm(dt) is not None for dt in _product_dtypes(jaxpr)}
     dkey = cache.disk_key(f"{_FINGERPRINT} blas={has_blas}\n{jaxpr_text}",
                           engine.cpu_signature())
@@ -77,6 +75,8 @@ def _compile(jaxpr, jaxpr_text):
     names = [name, name + "_py"]
 
     def source():
+        from trax.compiler import fusion, kernels
+        from trax.compiler.codegen import ENTRY, Codegen
         plan = fusion.plan(jaxpr)
         ir_text = Codegen(jaxpr).generate(plan, kernels)
         ir_text = ir_text.replace(f'@"{ENTRY}"', f'@"{name}"').replace(

@@ -7,7 +7,9 @@ needs them in memory, with ``ctx.buffer``. An elemental equation that is a
 kernel root is simply stored by a loop over its output.
 
 Rules for families of primitives live in their own modules (reductions,
-linalg, ...) and register themselves here with :func:`kernel`.
+linalg, structural) and register themselves here with :func:`kernel`.
+They are imported by :func:`rules` on first use (a disk-cache hit never
+needs them); read the table through it, never ``KERNELS`` directly.
 """
 from trax.compiler import elemental
 
@@ -22,14 +24,30 @@ def kernel(*names):
     return register
 
 
+_RULE_MODULES = ("linalg", "reductions", "structural")
+_complete = False
+
+
+def rules():
+    """The complete kernel table ``{primitive name: rule}`` (imports the rule
+    modules the first time)."""
+    global _complete
+    if not _complete:
+        import importlib
+        for m in _RULE_MODULES:
+            importlib.import_module(f"trax.compiler.{m}")
+        _complete = True
+    return KERNELS
+
+
 def lowerable(name):
-    return name in KERNELS or name in elemental.RULES
+    return name in rules() or name in elemental.RULES
 
 
 def emit(ctx, eqn):
     """Emit the kernel rooted at ``eqn``."""
     name = eqn.primitive.name
-    rule = KERNELS.get(name)
+    rule = rules().get(name)
     if rule is not None:
         return rule(ctx, eqn)
     if name in elemental.RULES and not eqn.primitive.multiple_results:

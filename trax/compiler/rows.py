@@ -45,7 +45,7 @@ def _rows(eqn):
         if not axes or 0 in axes or axes != tuple(range(nd - len(axes), nd)):
             return None
         return out.shape[0]
-    if name in kernels.KERNELS or name not in elemental.RULES:
+    if name in kernels.rules() or name not in elemental.RULES:
         return None
     return out.shape[0]
 
