@@ -1,6 +1,13 @@
 """Test-session set-up: compiled code goes to a fresh disk cache of this
-run's own, not the user's (set TRAX_CACHE_DIR to choose another)."""
+run's own, not the user's (set TRAX_CACHE_DIR to choose another). The
+session's own directory (object files and a ~25 MB kept copy of OpenBLAS)
+is removed at exit."""
+import atexit
 import os
+import shutil
 import tempfile
 
-os.environ.setdefault("TRAX_CACHE_DIR", tempfile.mkdtemp(prefix="trax-test-cache-"))
+if "TRAX_CACHE_DIR" not in os.environ:
+    _dir = tempfile.mkdtemp(prefix="trax-test-cache-")
+    os.environ["TRAX_CACHE_DIR"] = _dir
+    atexit.register(shutil.rmtree, _dir, ignore_errors=True)

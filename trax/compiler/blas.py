@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from trax.compiler import engine
+from trax.compiler import cache, engine
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
@@ -57,8 +57,8 @@ def _library(path):
     fall back to Haswell (AVX2) kernels: sgemm about 1.8x slower. Then, if
     the host has AVX-512 and the library has SkylakeX kernels, a copy of
     it is loaded with ``OPENBLAS_CORETYPE=SkylakeX`` (a copy, because dlopen
-    of the same file returns numpy's instance); numpy's own BLAS is not
-    touched. ``TRAX_BLAS_CORETYPE`` overrides the kernel set ("" keeps the
+    of the same file returns numpy's instance; kept in the disk cache
+    directory, see :func:`kept_copy`); numpy's own BLAS is not touched. ``TRAX_BLAS_CORETYPE`` overrides the kernel set ("" keeps the
     library's own choice)."""
     if path in _libs:
         return _libs[path]
@@ -89,8 +89,6 @@ def _symbol(lib, name, restype):
 
 
 def _private_copy(lib, path, coretype):
-    import shutil
-    import tempfile
     threads = None
     for name in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
                  "scipy_openblas_get_num_threads", "openblas_get_num_threads"):
@@ -98,25 +96,106 @@ def _private_copy(lib, path, coretype):
         if fn is not None:
             threads, setter = fn(), name.replace("get_", "set_")
             break
-    fd, tmp = tempfile.mkstemp(suffix=".so", prefix="trax-openblas-")
     old = os.environ.get("OPENBLAS_CORETYPE")
+    os.environ["OPENBLAS_CORETYPE"] = coretype      # read by OpenBLAS when loaded
     try:
-        with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
-            shutil.copyfileobj(src, out)
-        os.environ["OPENBLAS_CORETYPE"] = coretype
-        copy = ctypes.CDLL(tmp, mode=os.RTLD_LOCAL)
+        copy = _load_copy(path)
     finally:
         if old is None:
             os.environ.pop("OPENBLAS_CORETYPE", None)
         else:
             os.environ["OPENBLAS_CORETYPE"] = old
-        os.unlink(tmp)              # the mapping outlives the file
     got = _symbol(copy, "gotoblas_corename", ctypes.c_char_p)
     if got is None or got().decode().lower() != coretype.lower():
         return None
     if threads is not None and hasattr(copy, setter):
         getattr(copy, setter)(ctypes.c_int(threads))     # numpy's thread setting
     return copy
+
+
+def _load_copy(path):
+    """dlopen a copy of the library at ``path``: the one kept in the disk
+    cache directory (copying 25 MB costs ~10 ms per process), else a
+    temporary file, unlinked after dlopen (the mapping outlives the file)."""
+    kept = kept_copy(path)
+    if kept is not None:
+        try:
+            return ctypes.CDLL(kept, mode=os.RTLD_LOCAL)
+        except OSError:             # unloadable: drop it, use a temporary copy
+            _unlink(kept)
+    import tempfile
+    fd, tmp = tempfile.mkstemp(suffix=".so", prefix="trax-openblas-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _copy_into(path, out)
+        return ctypes.CDLL(tmp, mode=os.RTLD_LOCAL)
+    finally:
+        os.unlink(tmp)
+
+
+_SAMPLE = 1 << 16
+
+
+def kept_copy(path):
+    """Path of a persistent copy of the library at ``path`` in
+    ``<cache dir>/blas/``, made if missing, or None when the disk cache is
+    disabled or the directory is not writable. The copy's name carries a
+    hash of the source's real path, size and mtime (a new numpy gets a new
+    copy); an existing copy is used if its size and its first, middle and
+    last 64 KiB match the source, else it is replaced. Copies are written to
+    a temporary file and renamed, so a partly written copy is never used."""
+    d = cache.cache_dir()
+    if d is None:
+        return None
+    try:
+        st = os.stat(path)
+        src = f"{os.path.realpath(path)}|{st.st_size}|{st.st_mtime_ns}"
+        tag = cache.digest(src.encode()).hex()[:16]
+        dest = os.path.join(d, "blas", f"{tag}-{os.path.basename(path)}")
+        if _same(dest, path, st.st_size):
+            return dest
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        import tempfile
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                _copy_into(path, out)
+            os.replace(tmp, dest)
+        except BaseException:
+            _unlink(tmp)
+            raise
+        return dest
+    except OSError:
+        return None
+
+
+def _same(copy, path, size):
+    """Has ``copy`` the source's size and its bytes at three sample places?"""
+    try:
+        if os.stat(copy).st_size != size:
+            return False
+        with open(copy, "rb") as a, open(path, "rb") as b:
+            for at in (0, max(0, size // 2 - _SAMPLE // 2), max(0, size - _SAMPLE)):
+                a.seek(at)
+                b.seek(at)
+                if a.read(_SAMPLE) != b.read(_SAMPLE):
+                    return False
+        return True
+    except OSError:
+        return False
+
+
+def _copy_into(path, out):
+    import shutil
+    with open(path, "rb") as src:
+        shutil.copyfileobj(src, out, 1 << 20)
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _probe(letter):
