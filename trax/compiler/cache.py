@@ -9,32 +9,25 @@
   (temporary file + rename) and carry a checksum; a truncated or corrupted
   entry is ignored, recompiled and replaced.
 
-Hashes are 32-byte BLAKE2b (:func:`digest`), taken from ``_blake2`` directly
-when it exists: importing ``hashlib`` loads OpenSSL, ~2.5 ms of every new
-process's first compilation.
 
 The disk cache lives in ``$TRAX_CACHE_DIR`` if set (empty: disabled), else
 ``$XDG_CACHE_HOME/trax`` or ``~/.cache/trax``; ``TRAX_DISABLE_DISK_CACHE=1``
 disables it. Settings are read at every compilation. The directory also
 holds ``blas/``, the kept copy of OpenBLAS (see :func:`trax.compiler.blas.kept_copy`).
 """
+import hashlib
 import os
 import tempfile
 
-try:        # hashlib's own blake2b, without hashlib's import of OpenSSL
-    from _blake2 import blake2b as _blake2b
-except ImportError:
-    from hashlib import blake2b as _blake2b
-
-_MAGIC = b"TRAXOBJ2"
+_MAGIC = b"TRAXOBJ1"
 _memory = {}
 stats = {"memory_hits": 0, "disk_hits": 0, "misses": 0, "disk_writes": 0,
          "disk_errors": 0, "compile_seconds": 0.0}
 
 
 def digest(data):
-    """32-byte BLAKE2b digest of ``data`` (bytes)."""
-    return _blake2b(data, digest_size=32).digest()
+    """The sha256 digest (32 bytes) of ``data``."""
+    return hashlib.sha256(data).digest()
 
 
 def memory_get(key):
