@@ -137,7 +137,7 @@ import sys, numpy as np, trax
 from trax.compiler import cache
 x = np.arange(6.0).reshape(2, 3)
 np.testing.assert_allclose(trax.jit(lambda a: (a * 2.0).sum(0))(x), (x * 2.0).sum(0))
-gen = ("fusion", "reductions", "linalg", "structural")
+gen = ("fusion", "codegen", "vmath", "reductions", "linalg", "structural")
 print(cache.stats["disk_hits"], cache.stats["misses"],
       [m for m in gen if "trax.compiler." + m in sys.modules] == list(gen),
       any("trax.compiler." + m in sys.modules for m in gen))

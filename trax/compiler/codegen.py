@@ -20,10 +20,10 @@ from trax.compiler import elemental, engine, rows, scalar, vmath
 from trax.compiler.elemental import Index
 from trax.compiler.irtypes import (I8P, I32, I64, VOID, const, from_mem, i64, mem_type,
                                    to_mem)
+from trax.compiler.layout import DATA
 from trax.compiler.loops import loop, nest
 
 ENTRY = "trax_entry"
-DATA_OFFSET = 16            # offsetof(PyArrayObject_fields, data) on 64-bit CPython
 _STACK_BYTES = 256          # temporaries up to this size live on the stack
 _ROW_STACK_BYTES = 16384    # row buffers (see rows.py) up to this size too
 _PREFETCH_MIN, _PREFETCH_MAX = 512, 65536   # rows of this many bytes are prefetched
@@ -347,7 +347,7 @@ class Codegen:
         b = ir.IRBuilder(fn.append_basic_block())
         ptrs = []
         for a in fn.args:
-            field = b.bitcast(b.gep(a, [i64(DATA_OFFSET)]), I8P.as_pointer())
+            field = b.bitcast(b.gep(a, [i64(DATA)]), I8P.as_pointer())
             ptrs.append(b.load(field))
         b.call(self.fn, ptrs)
         b.ret_void()

@@ -30,9 +30,8 @@ from llvmlite import ir
 from trax.core import Array
 from trax.compiler import engine
 from trax.compiler.irtypes import I8, I8P, I32, I64, VOID, mem_type
+from trax.compiler.layout import DATA, DESCR, DIMS, FLAGS, NDIM
 
-# PyArrayObject_fields on 64-bit builds
-_DATA, _ND, _DIMS, _DESCR, _FLAGS = 16, 24, 32, 56, 64
 _C_CONTIGUOUS_ALIGNED = 0x1 | 0x100
 _SCALAR_VALUE = 16          # ob_fval of a float, obval of a NumPy scalar
 _METH_FASTCALL = 0x80
@@ -62,12 +61,12 @@ def _array_layout_ok():
     a = np.zeros((3, 4), np.float32)
     views = (a, a[:, ::2], np.zeros((), np.int8), np.zeros(0))
     for x in views:
-        dims = ctypes.cast(_read(x, ctypes.c_void_p, _DIMS), ctypes.POINTER(ctypes.c_int64))
-        if (_read(x, ctypes.c_void_p, _DATA) != x.ctypes.data
-                or _read(x, ctypes.c_int32, _ND) != x.ndim
+        dims = ctypes.cast(_read(x, ctypes.c_void_p, DIMS), ctypes.POINTER(ctypes.c_int64))
+        if (_read(x, ctypes.c_void_p, DATA) != x.ctypes.data
+                or _read(x, ctypes.c_int32, NDIM) != x.ndim
                 or tuple(dims[i] for i in range(x.ndim)) != x.shape
-                or _read(x, ctypes.c_void_p, _DESCR) != id(x.dtype)
-                or _read(x, ctypes.c_int32, _FLAGS) != x.flags.num):
+                or _read(x, ctypes.c_void_p, DESCR) != id(x.dtype)
+                or _read(x, ctypes.c_int32, FLAGS) != x.flags.num):
             return False
     return True
 
@@ -243,7 +242,7 @@ def _call_entry(g, exe, data, outs, avals):
     """One call of the compiled entry; without the GIL when it is long."""
     b = g.b
     ptrs = data + [g.ptr(c.ctypes.data) for c in exe._consts] + \
-        [g.field(o, _DATA, I8P) for o in outs]
+        [g.field(o, DATA, I8P) for o in outs]
     entry = g.extern(g.fn.name + "_entry", exe.compiled.address, VOID, [I8P] * len(ptrs))
     release = sum(int(np.prod(a.shape)) for a in avals) >= _RELEASE_GIL_ELEMENTS
     if release:
@@ -297,16 +296,16 @@ def _data_of_array(g, obj, typ, x):
     is_nd = b.icmp_unsigned("==", typ, g.ptr(id(np.ndarray)))
     is_arr = b.icmp_unsigned("==", typ, g.ptr(id(Array)))
     g.require(b.or_(is_nd, is_arr))
-    g.require(b.icmp_unsigned("==", g.field(obj, _DESCR, I8P), g.ptr(id(x.dtype))))
-    g.require(b.icmp_signed("==", g.field(obj, _ND, I32), ir.Constant(I32, x.ndim)))
+    g.require(b.icmp_unsigned("==", g.field(obj, DESCR, I8P), g.ptr(id(x.dtype))))
+    g.require(b.icmp_signed("==", g.field(obj, NDIM, I32), ir.Constant(I32, x.ndim)))
     if x.ndim:
-        dims = g.field(obj, _DIMS, I64.as_pointer())
+        dims = g.field(obj, DIMS, I64.as_pointer())
         for k, n in enumerate(x.shape):
             d = b.load(b.gep(dims, [ir.Constant(I64, k)]))
             g.require(b.icmp_signed("==", d, ir.Constant(I64, n)))
-    flags = b.and_(g.field(obj, _FLAGS, I32), ir.Constant(I32, _C_CONTIGUOUS_ALIGNED))
+    flags = b.and_(g.field(obj, FLAGS, I32), ir.Constant(I32, _C_CONTIGUOUS_ALIGNED))
     g.require(b.icmp_signed("==", flags, ir.Constant(I32, _C_CONTIGUOUS_ALIGNED)))
-    return g.field(obj, _DATA, I8P)
+    return g.field(obj, DATA, I8P)
 
 
 def _data_of_scalar(g, obj, typ, t, src, dst):

@@ -15,13 +15,13 @@ import numpy as np
 
 from trax.core import Array
 from trax.compiler import engine
-from trax.compiler.codegen import DATA_OFFSET
+from trax.compiler.layout import DATA
 
 
 def _py_entry_works():
     """Does the data pointer of an ndarray sit where the ``_py`` entry reads it?"""
     x = np.empty(3)
-    return ctypes.c_void_p.from_address(id(x) + DATA_OFFSET).value == x.ctypes.data
+    return ctypes.c_void_p.from_address(id(x) + DATA).value == x.ctypes.data
 
 
 PY_ENTRY = _py_entry_works()
