@@ -672,7 +672,11 @@ def _acosh(e: _E, x):
 
 def _atanh(e: _E, x):
     a = e.abs(x)
-    v = e.mul(e.k(0.5), _log1p(e, e.div(e.mul(e.k(2.0), a), e.sub(e.k(1.0), a))))
+    t = e.add(a, a)
+    q = e.div(t, e.sub(e.k(1.0), a))
+    # below 1/2, 2a + 2a*a/(1-a) keeps the exact 2a apart from the rounded part
+    y = e.sel(e.lt(a, e.k(0.5)), e.fmuladd(q, a, t), q)
+    v = e.mul(e.k(0.5), _log1p(e, y))
     return e.copysign(v, x)
 
 
