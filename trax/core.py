@@ -27,8 +27,8 @@ class ShapedArray:
     array_abstraction_level = 1
 
     def __init__(self, shape, dtype, weak_type=False):
-        self.shape = tuple(int(d) for d in shape)
-        self.dtype = np.dtype(dtype)
+        self.shape = tuple(map(int, shape))
+        self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
         self.weak_type = bool(weak_type)
 
     ndim = property(lambda self: len(self.shape))
@@ -58,14 +58,23 @@ class ShapedArray:
         return f"ShapedArray({self.str_short()}{', weak' if self.weak_type else ''})"
 
 
+_array_avals = {}    # (shape, dtype) -> ShapedArray of concrete arrays (avals are immutable)
+
+
 def get_aval(x):
     """The ShapedArray of a tracer, array or Python scalar."""
     if isinstance(x, Tracer):
         return x.aval
-    if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
-        return ShapedArray((), dtypes.python_scalar_dtype(x), weak_type=True)
     if isinstance(x, (np.ndarray, np.generic)):
-        return ShapedArray(x.shape, dtypes.canonicalize(x.dtype))
+        key = (x.shape, x.dtype)
+        aval = _array_avals.get(key)
+        if aval is None:
+            aval = ShapedArray(x.shape, dtypes.canonicalize(x.dtype))
+            if len(_array_avals) < 4096:
+                _array_avals[key] = aval
+        return aval
+    if isinstance(x, (bool, int, float)):
+        return ShapedArray((), dtypes.python_scalar_dtype(x), weak_type=True)
     if isinstance(x, complex):
         raise TraxTypeError("trax does not support complex numbers")
     raise TraxTypeError(f"{type(x).__name__} {x!r} is not a valid trax value "

@@ -86,7 +86,10 @@ def _returns_arrays(fn):
     returned as trax Arrays, as every eager trax.numpy call promises."""
     @_functools.wraps(fn)
     def wrapped(*args, **kwargs):
-        return _tree_map(_as_array, fn(*args, **kwargs))
+        out = fn(*args, **kwargs)
+        if type(out) is ndarray:
+            return out
+        return _tree_map(_as_array, out)
     return wrapped
 
 

@@ -9,15 +9,15 @@ adapt to the arrays they meet) and broadcast with explicit
 import numpy as np
 
 from trax import dtypes, lax
-from trax.core import Tracer, get_aval, to_array
+from trax.core import Array, Tracer, get_aval, to_array
 from trax.errors import type_error
 
 
 def operand(x):
     """``x`` as something lax accepts: tracers and Python scalars (weakly
     typed) pass through, everything else becomes a trax Array."""
-    if isinstance(x, Tracer) or (isinstance(x, (bool, int, float))
-                                 and not isinstance(x, np.generic)):
+    if isinstance(x, (Tracer, Array)) or (isinstance(x, (bool, int, float))
+                                          and not isinstance(x, np.generic)):
         return x
     return to_array(x)
 
@@ -69,17 +69,29 @@ def convert(x, dtype, weak_type=False):
 
 def promote_dtypes(*args):
     """Cast all operands to their common (promoted) dtype."""
-    args = [operand(a) for a in args]
-    dtype, weak = dtypes.result_type(*map(get_aval, args))
-    return [convert(a, dtype, weak) for a in args]
+    return _promote(args, inexact=False)
 
 
 def promote_dtypes_inexact(*args):
     """Like promote_dtypes, then to floating point (ints go to float64)."""
+    return _promote(args, inexact=True)
+
+
+def _promote(args, inexact):
     args = [operand(a) for a in args]
-    dtype, weak = dtypes.result_type(*map(get_aval, args))
-    dtype = inexact_dtype(dtype, weak)
-    return [convert(a, dtype, weak) for a in args]
+    avals = [get_aval(a) for a in args]
+    dtype, weak = dtypes.result_type(*avals)
+    if inexact:
+        dtype = inexact_dtype(dtype, weak)
+    return [a if _kept(a, v, dtype, weak) else convert(a, dtype, weak)
+            for a, v in zip(args, avals)]
+
+
+def _kept(x, aval, dtype, weak):
+    """Would ``convert(x, dtype, weak)`` return the operand ``x`` itself?"""
+    if isinstance(x, Tracer):
+        return aval.dtype == dtype and aval.weak_type == weak
+    return type(x) is Array and aval.dtype == dtype
 
 
 def broadcast_shapes(*shapes, fname="broadcast_shapes"):
@@ -114,9 +126,12 @@ def broadcast_args(fname, *args):
     """Broadcast operands to their common shape; rank-0 ones stay rank-0
     since lax's elementwise primitives broadcast those themselves."""
     args = [operand(a) for a in args]
-    out_shape = broadcast_shapes(*(get_aval(a).shape for a in args), fname=fname)
-    return [a if get_aval(a).shape in ((), out_shape) else broadcast_to(a, out_shape, fname)
-            for a in args]
+    shapes = [get_aval(a).shape for a in args]
+    if all(s == shapes[0] for s in shapes):
+        return args
+    out_shape = broadcast_shapes(*shapes, fname=fname)
+    return [a if s in ((), out_shape) else broadcast_to(a, out_shape, fname)
+            for a, s in zip(args, shapes)]
 
 
 def promote_args(fname, *args):
