@@ -542,6 +542,7 @@ def _pow(e: _E, x, y):
 
 # ---------------------------------------------------------------- sin / cos
 _TRIG_LIMIT = (2.0 ** 40, 2.0 ** 40)
+_ROUNDER = 1.5 * 2.0 ** 52
 
 
 def _trig_reduce(e: _E, a):
@@ -550,13 +551,14 @@ def _trig_reduce(e: _E, a):
     ok = e.lt(a, e.k(_TRIG_LIMIT[e.i]))
     ad = e.ext(a) if not e.d else a
     ad = d.sel(ok, ad, d.k(0.0))
-    n = d.rint(d.mul(ad, d.k(float(2 / _PI))))
-    nn = d.neg(n)
+    # 0 <= a*2/pi < 2**51: adding 1.5*2**52 rounds it to the nearest integer n,
+    # whose low bits are then the low bits of the sum's mantissa
+    t = d.add(d.mul(ad, d.k(float(2 / _PI))), d.k(_ROUNDER))
+    nn = d.sub(d.k(_ROUNDER), t)
     r = d.fma(nn, d.k(_PIO2_3[0]), ad)
     r = d.fma(nn, d.k(_PIO2_3[1]), r)
     r = d.fma(nn, d.k(_PIO2_3[2]), r)
-    q = d.sub(n, d.mul(d.k(4.0), d.floor(d.mul(n, d.k(0.25)))))
-    q = e.b.fptosi(q, e.vec(ir.IntType(32)))
+    q = e.b.trunc(e.b.bitcast(t, d.ity), e.vec(ir.IntType(32)))
     if not e.d:
         r = e.trunc(r)
     return r, q, ok
