@@ -557,7 +557,8 @@ def _trig_reduce(e: _E, a):
     nn = d.sub(d.k(_ROUNDER), t)
     r = d.fma(nn, d.k(_PIO2_3[0]), ad)
     r = d.fma(nn, d.k(_PIO2_3[1]), r)
-    r = d.fma(nn, d.k(_PIO2_3[2]), r)
+    if e.d:     # (float32 arguments need pi/2 to ~106 bits only)
+        r = d.fma(nn, d.k(_PIO2_3[2]), r)
     q = e.b.trunc(e.b.bitcast(t, d.ity), e.vec(ir.IntType(32)))
     if not e.d:
         r = e.trunc(r)
