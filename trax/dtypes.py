@@ -32,8 +32,8 @@ def short_name(dtype):
 
 def canonicalize(dtype):
     """Check that ``dtype`` is supported and return it as an np.dtype."""
-    if dtype in SUPPORTED:
-        return dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+    if isinstance(dtype, np.dtype) and dtype in SUPPORTED:
+        return dtype
     dt = np.dtype(dtype)
     if dt not in SUPPORTED:
         raise TypeError(f"trax does not support dtype {dt}; supported: "

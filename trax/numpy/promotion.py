@@ -79,19 +79,10 @@ def promote_dtypes_inexact(*args):
 
 def _promote(args, inexact):
     args = [operand(a) for a in args]
-    avals = [get_aval(a) for a in args]
-    dtype, weak = dtypes.result_type(*avals)
+    dtype, weak = dtypes.result_type(*map(get_aval, args))
     if inexact:
         dtype = inexact_dtype(dtype, weak)
-    return [a if _kept(a, v, dtype, weak) else convert(a, dtype, weak)
-            for a, v in zip(args, avals)]
-
-
-def _kept(x, aval, dtype, weak):
-    """Would ``convert(x, dtype, weak)`` return the operand ``x`` itself?"""
-    if isinstance(x, Tracer):
-        return aval.dtype == dtype and aval.weak_type == weak
-    return type(x) is Array and aval.dtype == dtype
+    return [convert(a, dtype, weak) for a in args]
 
 
 def broadcast_shapes(*shapes, fname="broadcast_shapes"):
