@@ -9,15 +9,15 @@ adapt to the arrays they meet) and broadcast with explicit
 import numpy as np
 
 from trax import dtypes, lax
-from trax.core import Array, Tracer, get_aval, to_array
+from trax.core import Tracer, get_aval, to_array
 from trax.errors import type_error
 
 
 def operand(x):
     """``x`` as something lax accepts: tracers and Python scalars (weakly
     typed) pass through, everything else becomes a trax Array."""
-    if isinstance(x, (Tracer, Array)) or (isinstance(x, (bool, int, float))
-                                          and not isinstance(x, np.generic)):
+    if isinstance(x, Tracer) or (isinstance(x, (bool, int, float))
+                                 and not isinstance(x, np.generic)):
         return x
     return to_array(x)
 
