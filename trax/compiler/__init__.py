@@ -9,16 +9,18 @@ docs/compiler.md):
                       elemental.py, kernel rules in reductions.py, linalg.py, ...)
     engine            O3 + vectorization for the host CPU; object code
     cache             in-memory and on-disk caches of compiled code
+    elfload, host     disk-cache hits without LLVM (our own object loader;
+                      LLVM's host description remembered on disk)
     executable        the thin Python call path
 """
 import os
 import time
 
 from trax.core import Literal
-from trax.compiler import blas, cache, engine, passes
+from trax.compiler import blas, cache, elfload, host, passes, symbols
 from trax.compiler.executable import Compiled, Executable
-# fusion, codegen and the kernel rules are imported by the first compilation
-# that misses the disk cache: a cache hit never needs them
+# the LLVM engine, fusion, codegen and the kernel rules are imported by the
+# first compilation that misses the disk cache: a cache hit never needs them
 
 __all__ = ["compile_jaxpr", "Executable", "cache_stats"]
 
@@ -70,7 +72,7 @@ def _compile(jaxpr, jaxpr_text):
     # probing (and registering) the BLAS loads OpenBLAS: only for jaxprs with products
     has_blas = {dt: blas.gemm(dt) is not None for dt in _product_dtypes(jaxpr)}
     dkey = cache.disk_key(f"{_FINGERPRINT} blas={has_blas}\n{jaxpr_text}",
-                          engine.cpu_signature())
+                          host.signature())
     name = f"trax_{dkey[:32]}"
     names = [name, name + "_py"]
 
@@ -98,11 +100,18 @@ def _product_dtypes(jaxpr):
 
 
 def _load(dkey, source, names):
-    """Native code from the disk cache, else generated, compiled and stored."""
-    obj = cache.disk_get(dkey)
-    if obj is not None:
+    """Native code from the disk cache (placed by our own loader where it can,
+    else by LLVM), else generated, compiled and stored."""
+    from_disk = cache.disk_get(dkey)
+    if from_disk is not None and elfload.supported():
         try:
-            return engine.load_object(obj, names)
+            return elfload.load(from_disk, names, symbols.table)
+        except elfload.UnsupportedObject:
+            pass
+    from trax.compiler import engine
+    if from_disk is not None:
+        try:
+            return engine.load_object(from_disk, names)
         except Exception:             # unloadable despite its checksum: recompile
             cache.stats["disk_errors"] += 1
     cache.stats["misses"] += 1

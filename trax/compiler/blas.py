@@ -4,7 +4,7 @@ numpy's wheels bundle OpenBLAS privately (``numpy.libs/libscipy_openblas64_*``,
 ILP64: integer arguments are i64, the CBLAS enums i32), so its symbols are
 invisible to the JIT until registered. :func:`gemm` probes for
 ``?gemm`` under the names different numpy builds use, registers the one it
-finds with the engine, and returns ``(symbol, int_bits)`` -- or None, and
+finds in :mod:`trax.compiler.symbols`, and returns ``(symbol, int_bits)`` -- or None, and
 the compiler then emits its own loop nest.
 """
 import ctypes
@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from trax.compiler import cache, engine
+from trax.compiler import cache, host, symbols
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
@@ -72,7 +72,7 @@ def _library(path):
     try:
         want = os.environ.get("TRAX_BLAS_CORETYPE")
         if want is None:
-            feats = engine.host_info()["features"].split(",")
+            feats = host.features()
             want = "SkylakeX" if all(f in feats for f in _AVX512) else ""
         corename = _symbol(lib, "gotoblas_corename", ctypes.c_char_p)
         if not want or corename is None or not hasattr(lib, "gotoblas_" + want.upper()):
@@ -211,6 +211,6 @@ def _probe(letter):
             address = ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
         except (OSError, AttributeError):
             continue
-        engine.add_symbol(name, address)
+        symbols.register(name, address)
         return name, bits
     return None

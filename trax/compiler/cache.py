@@ -13,7 +13,8 @@
 The disk cache lives in ``$TRAX_CACHE_DIR`` if set (empty: disabled), else
 ``$XDG_CACHE_HOME/trax`` or ``~/.cache/trax``; ``TRAX_DISABLE_DISK_CACHE=1``
 disables it. Settings are read at every compilation. The directory also
-holds ``blas/``, the kept copy of OpenBLAS (see :func:`trax.compiler.blas.kept_copy`).
+holds ``blas/``, the kept copy of OpenBLAS (see :func:`trax.compiler.blas.kept_copy`),
+and ``host/``, LLVM's description of this host (see :mod:`trax.compiler.host`).
 """
 import hashlib
 import os
@@ -62,14 +63,33 @@ def disk_key(text, target):
     return digest(f"{target}\n{text}".encode()).hex()
 
 
-def _path(key):
+def entry_path(subdir, name):
+    """``<cache dir>/<subdir>/<name>``, or None when the disk cache is disabled."""
     d = cache_dir()
-    return None if d is None else os.path.join(d, key[:2], key + ".o")
+    return None if d is None else os.path.join(d, subdir, name)
+
+
+def _path(key):
+    return entry_path(key[:2], key + ".o")
 
 
 def disk_get(key):
     """The object code stored under ``key``, or None (missing or corrupt)."""
-    path = _path(key)
+    body = read_entry(_path(key))
+    if body is not None:
+        stats["disk_hits"] += 1
+    return body
+
+
+def disk_put(key, obj):
+    """Store object code atomically; failures (read-only dir, full disk) are ignored."""
+    if write_entry(_path(key), obj):
+        stats["disk_writes"] += 1
+
+
+def read_entry(path):
+    """The checksummed payload stored at ``path`` (None: no path, missing,
+    truncated or corrupt; damage counts in ``disk_errors``)."""
     if path is None:
         return None
     try:
@@ -83,25 +103,26 @@ def disk_get(key):
             or digest(body) != data[len(_MAGIC):head]):
         stats["disk_errors"] += 1
         return None
-    stats["disk_hits"] += 1
     return body
 
 
-def disk_put(key, obj):
-    """Store object code atomically; failures (read-only dir, full disk) are ignored."""
-    path = _path(key)
+def write_entry(path, payload):
+    """Store ``payload`` with a checksum at ``path`` atomically (temporary file
+    + rename). Returns whether it was written; I/O errors count in
+    ``disk_errors`` and are not raised."""
     if path is None:
-        return
+        return False
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(_MAGIC + digest(obj) + obj)
+                f.write(_MAGIC + digest(payload) + payload)
             os.replace(tmp, path)
         except BaseException:
             os.unlink(tmp)
             raise
-        stats["disk_writes"] += 1
+        return True
     except OSError:
         stats["disk_errors"] += 1
+        return False

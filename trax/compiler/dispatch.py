@@ -28,7 +28,7 @@ import numpy as np
 from llvmlite import ir
 
 from trax.core import Array
-from trax.compiler import engine
+from trax.compiler import engine, symbols
 from trax.compiler.irtypes import I8, I8P, I32, I64, VOID, mem_type
 from trax.compiler.layout import DATA, DESCR, DIMS, FLAGS, NDIM
 
@@ -143,7 +143,7 @@ class _Builder:
 
     def extern(self, symbol, address, ret, params):
         """A declared function that the engine resolves to ``address``."""
-        engine.add_symbol(symbol, address)
+        symbols.register(symbol, address)
         return ir.Function(self.module, ir.FunctionType(ret, params), name=symbol)
 
     def capi(self, name, ret, params):

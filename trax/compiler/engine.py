@@ -14,6 +14,7 @@ Everything native in trax goes through this module:
 * :func:`emit_object` / :func:`load_object` produce and load relocatable object
   code for the on-disk cache; :func:`cpu_signature` is the matching cache
   key (an object is only valid for the same triple, CPU, features and LLVM).
+  External symbols come from :mod:`trax.compiler.symbols`.
 
 All functions are thread-safe (guarded by one re-entrant lock).
 """
@@ -24,6 +25,8 @@ import threading
 
 import llvmlite
 import llvmlite.binding as llvm
+
+from trax.compiler import symbols
 
 __all__ = [
     "compile_ir",
@@ -36,7 +39,6 @@ __all__ = [
     "target_machine",
     "host_info",
     "vector_bits",
-    "add_symbol",
 ]
 
 _lock = threading.RLock()
@@ -69,6 +71,15 @@ class _State:
         self.ee.remove_module(base)
         self.defined: set[str] = set()
         self.n_modules = 0
+        self.symbols: dict[str, int] = {}     # given to LLVM
+
+
+def _link_symbols(s: _State) -> None:
+    """Hand LLVM the symbols registered since the last link."""
+    for name, address in symbols.table.items():
+        if s.symbols.get(name) != address:
+            llvm.add_symbol(name, address)
+            s.symbols[name] = address
 
 
 def _get() -> _State:
@@ -155,6 +166,7 @@ def compile_ir(ir_text: str, names) -> dict:
         if missing:
             raise ValueError(f"functions not defined by the module: {missing}")
         optimize(mod)
+        _link_symbols(s)
         s.ee.add_module(mod)
         s.ee.finalize_object()
         s.defined.update(defs)
@@ -199,7 +211,7 @@ def load_object(data: bytes, names) -> dict:
     with the same :func:`cpu_signature`) and return ``{name: address}``.
 
     External symbols that the object calls must be resolvable (libm/libc are;
-    register others first with :func:`add_symbol`).  As with
+    register others first in :mod:`trax.compiler.symbols`).  As with
     :func:`compile_ir`, names must be unique in the process.
     """
     names = list(names)
@@ -208,6 +220,7 @@ def load_object(data: bytes, names) -> dict:
         clash = [n for n in names if n in s.defined]
         if clash:
             raise ValueError(f"functions already compiled in this process: {clash}")
+        _link_symbols(s)
         s.ee.add_object_file(llvm.ObjectFileRef.from_data(bytes(data)))
         s.ee.finalize_object()
         out = {}
@@ -219,8 +232,3 @@ def load_object(data: bytes, names) -> dict:
         s.defined.update(names)
         return out
 
-
-def add_symbol(name: str, address: int) -> None:
-    """Make ``name`` resolve to ``address`` for code compiled later."""
-    _get()
-    llvm.add_symbol(name, address)

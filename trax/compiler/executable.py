@@ -14,7 +14,6 @@ import ctypes
 import numpy as np
 
 from trax.core import Array
-from trax.compiler import engine
 from trax.compiler.layout import DATA
 
 
@@ -128,9 +127,8 @@ class Executable:
             return "\n".join(c.kernels)
         if kind == "llvm":
             return c.ir_text
-        if kind == "llvm_optimized":
-            return engine.optimized_ir(c.ir_text)
-        if kind == "asm":
-            return engine.assembly(c.ir_text)
+        if kind in ("llvm_optimized", "asm"):
+            from trax.compiler import engine
+            return (engine.assembly if kind == "asm" else engine.optimized_ir)(c.ir_text)
         raise ValueError(f"unknown text kind {kind!r}; use jaxpr, kernels, llvm, "
                          f"llvm_optimized or asm")
