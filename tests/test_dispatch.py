@@ -1,6 +1,7 @@
 """The native dispatcher (trax/compiler/dispatch.py): a repeated jit call is
 served by generated code that checks the arguments exactly; everything it
-does not match must take the Python path and give the same answer."""
+does not match must take the Python path and give the same answer. Each test
+runs with both ways of loading the dispatcher."""
 import sys
 import threading
 
@@ -14,6 +15,17 @@ from trax.core import Array
 
 pytestmark = pytest.mark.skipif(not dispatch.supported(),
                                 reason="object layouts differ from the expected ones")
+
+
+@pytest.fixture(autouse=True, params=["object code", "LLVM engine"])
+def loader(request, monkeypatch):
+    """Dispatchers as object code placed by trax's own loader (where it
+    works), and compiled into the LLVM engine with inlined addresses."""
+    if request.param == "LLVM engine":
+        monkeypatch.setattr(dispatch.elfload, "supported", lambda: False)
+    elif not dispatch.elfload.supported():
+        pytest.skip("trax's object loader is for x86-64 Linux")
+    return request.param
 
 
 def warm(f, *args):

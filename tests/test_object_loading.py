@@ -135,3 +135,37 @@ def test_refused_objects_are_loaded_by_llvm(tmp_path):
     d = tmp_path / "cache"
     assert _child(d) == ["0", "1", "0", "True"]
     assert _child(d, refuse=True) == ["1", "0", "0", "True"]     # a hit all the same
+
+
+_DISPATCH = """
+import sys, numpy as np, trax
+x = np.linspace(-1, 1, 10, dtype=np.float32)
+f = trax.jit(lambda a, s: a * s + 1.0)
+outs = [f(x, 3.0) for _ in range(3)]           # the second call builds the dispatcher
+for out in outs:
+    np.testing.assert_allclose(out, x * np.float32(3.0) + 1.0, rtol=1e-6, atol=1e-6)
+before = f._dispatcher.calls
+np.testing.assert_allclose(f(x, 0.5), x * np.float32(0.5) + 1.0, rtol=1e-6, atol=1e-6)
+print(f._dispatcher.calls - before, "llvmlite.binding" in sys.modules)
+"""
+
+
+def _dispatch_child(cache_dir):
+    env = dict(os.environ, TRAX_CACHE_DIR=str(cache_dir))
+    env.pop("TRAX_DISABLE_DISK_CACHE", None)
+    out = subprocess.run([sys.executable, "-c", _DISPATCH], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+def test_a_new_process_reuses_dispatchers_without_llvm(tmp_path):
+    d = tmp_path / "cache"
+    assert _dispatch_child(d) == ["1", "True"]          # compiled
+    (kept,) = os.listdir(d / "dispatch")
+    assert _dispatch_child(d) == ["1", "False"]         # served from the disk cache
+    path = d / "dispatch" / kept
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 2])            # truncated: rebuilt, rewritten
+    assert _dispatch_child(d) == ["1", "True"]
+    assert path.read_bytes() == good

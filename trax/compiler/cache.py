@@ -14,7 +14,8 @@ The disk cache lives in ``$TRAX_CACHE_DIR`` if set (empty: disabled), else
 ``$XDG_CACHE_HOME/trax`` or ``~/.cache/trax``; ``TRAX_DISABLE_DISK_CACHE=1``
 disables it. Settings are read at every compilation. The directory also
 holds ``blas/``, the kept copy of OpenBLAS (see :func:`trax.compiler.blas.kept_copy`),
-and ``host/``, LLVM's description of this host (see :mod:`trax.compiler.host`).
+``host/``, LLVM's description of this host (see :mod:`trax.compiler.host`), and
+``dispatch/``, the native dispatchers' object code (see :mod:`trax.compiler.dispatch`).
 """
 import hashlib
 import os

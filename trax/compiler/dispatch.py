@@ -17,6 +17,14 @@ Anything else -- a wrong count, type, shape, dtype or layout, or an integer
 out of range -- returns the ``miss`` sentinel (the dispatcher's ``self``)
 and the caller takes the Python path, which converts or raises as usual.
 
+Every address the function uses (type and dtype objects, constants, the
+compiled entry, C functions) is an external symbol bound when it is loaded,
+so its object code does not depend on the process: the disk cache keeps it
+(``dispatch/``) and a new process's dispatcher needs no LLVM when it is
+there; :mod:`~trax.compiler.elfload` places it with that process's
+addresses. Where that loader does not work, the function is compiled into
+the LLVM engine with the addresses inlined.
+
 It relies on the object layouts of 64-bit CPython and NumPy (ndarray fields,
 scalar values at offset 16); :func:`supported` probes them at import and
 the dispatcher is simply not built when they differ.
@@ -28,7 +36,7 @@ import numpy as np
 from llvmlite import ir
 
 from trax.core import Array
-from trax.compiler import engine, symbols
+from trax.compiler import cache, elfload, host, symbols
 from trax.compiler.irtypes import I8, I8P, I32, I64, VOID, mem_type
 from trax.compiler.layout import DATA, DESCR, DIMS, FLAGS, NDIM
 
@@ -117,10 +125,18 @@ class Dispatcher:
 
 
 class _Builder:
-    """The IR of one dispatcher function."""
+    """The IR of one dispatcher function. Every address it uses (objects,
+    data, the compiled entry, C functions) is an external symbol bound when
+    the code is loaded, so the IR -- and its object code, kept in the disk
+    cache -- does not depend on the process. With ``unique=True`` (code
+    added to the process-wide LLVM engine, where symbols are global) names
+    are made unique and addresses are inlined instead."""
 
-    def __init__(self, name):
+    def __init__(self, unique):
+        self.unique = unique
+        name = f"trax_dispatch_{next(_names)}" if unique else "trax_dispatch"
         self.module = ir.Module(name=name)
+        self.bindings = {}                  # symbol -> address
         fnty = ir.FunctionType(I8P, [I8P, I8P.as_pointer(), I64])
         self.fn = ir.Function(self.module, fnty, name=name)
         self.self_, self.args, self.nargs = self.fn.args
@@ -138,19 +154,32 @@ class _Builder:
         self.b.branch(self.fn.basic_blocks[1])
         return str(self.module)
 
-    def ptr(self, address, ty=I8P):
-        return ir.Constant(I64, address).inttoptr(ty)
+    def ptr(self, symbol, address, pointee=I8):
+        """A ``pointee*`` to ``address``, named ``symbol`` in the object."""
+        if self.unique:
+            return ir.Constant(I64, address).inttoptr(pointee.as_pointer())
+        symbol = f"{self.fn.name}_{symbol}"
+        if symbol not in self.module.globals:
+            ir.GlobalVariable(self.module, pointee, symbol)
+            self.bindings[symbol] = address
+        return self.module.globals[symbol]
 
     def extern(self, symbol, address, ret, params):
-        """A declared function that the engine resolves to ``address``."""
-        symbols.register(symbol, address)
-        return ir.Function(self.module, ir.FunctionType(ret, params), name=symbol)
+        """A declared function that resolves to ``address``."""
+        return self._function(f"{self.fn.name}_{symbol}", address, ret, params)
 
     def capi(self, name, ret, params):
         """A function of CPython's C API."""
         if name in self.module.globals:
             return self.module.globals[name]
-        return self.extern(name, _c_address(getattr(ctypes.pythonapi, name)), ret, params)
+        return self._function(name, _c_address(getattr(ctypes.pythonapi, name)), ret, params)
+
+    def _function(self, symbol, address, ret, params):
+        if self.unique:
+            symbols.register(symbol, address)
+        else:
+            self.bindings[symbol] = address
+        return ir.Function(self.module, ir.FunctionType(ret, params), name=symbol)
 
     def field(self, obj, offset, ty):
         p = self.b.gep(obj, [ir.Constant(I64, offset)], inbounds=True)
@@ -172,23 +201,48 @@ def build(exe, args, avals, out_avals, out_tuple, fallback=None):
     call on to; the chain's last miss returns ``root_miss``."""
     if _PROBED is None or (not out_tuple and len(out_avals) != 1):
         return None
-    name = f"trax_dispatch_{next(_names)}"
-    g = _Builder(name)
+    try:
+        return _build(exe, args, avals, out_avals, out_tuple, fallback, not elfload.supported())
+    except elfload.UnsupportedObject:
+        return _build(exe, args, avals, out_avals, out_tuple, fallback, True)
+
+
+def _build(exe, args, avals, out_avals, out_tuple, fallback, unique):
+    g = _Builder(unique)
     g.require(g.b.icmp_signed("==", g.nargs, ir.Constant(I64, len(args))))
     data = _argument_data(g, args, avals)
     if data is None:
         return None
     counter = ctypes.c_int64(0)
-    cp = g.ptr(ctypes.addressof(counter), I64.as_pointer())
+    cp = g.ptr("counter", ctypes.addressof(counter), I64)
     g.b.store(g.b.add(g.b.load(cp), ir.Constant(I64, 1)), cp)
     outs = _new_outputs(g, out_avals)
     _call_entry(g, exe, data, outs, list(avals) + list(out_avals))
     _return(g, outs, out_tuple)
     _miss(g, fallback)
-    address = engine.compile_ir(g.finish(), [name])[name]
+    address = _load(g)
     keep = (exe, fallback, [x.dtype for x in args if isinstance(x, np.ndarray)],
             [np.dtype(a.dtype) for a in out_avals])
-    return _wrap(address, name, keep, counter, fallback)
+    return _wrap(address, g.fn.name, keep, counter, fallback)
+
+
+def _load(g):
+    """The address of the dispatcher built by ``g``: compiled into the LLVM
+    engine, or placed by our loader from object code that the disk cache
+    keeps under the IR's text."""
+    text = g.finish()
+    if g.unique:
+        from trax.compiler import engine
+        return engine.compile_ir(text, [g.fn.name])[g.fn.name]
+    import trax.compiler as tc
+    key = cache.disk_key(f"{tc._FINGERPRINT}\n{text}", host.signature())
+    path = cache.entry_path("dispatch", key)
+    obj = cache.read_entry(path)
+    if obj is None:
+        from trax.compiler import engine
+        obj = engine.emit_object(text)
+        cache.write_entry(path, obj)
+    return elfload.load(obj, [g.fn.name], g.bindings)[g.fn.name]
 
 
 def _argument_data(g, args, avals):
@@ -203,9 +257,9 @@ def _argument_data(g, args, avals):
             if (x.dtype != aval.dtype or x.shape != aval.shape
                     or not x.flags.c_contiguous or not x.flags.aligned):
                 return None
-            d = _data_of_array(g, obj, typ, x)
+            d = _data_of_array(g, obj, typ, x, i)
         elif type(x) in scalar_types:
-            d = _data_of_scalar(g, obj, typ, type(x), scalar_types[type(x)], aval.dtype)
+            d = _data_of_scalar(g, obj, typ, type(x), scalar_types[type(x)], aval.dtype, i)
         else:
             d = None
         if d is None:
@@ -218,18 +272,19 @@ def _new_outputs(g, out_avals):
     """Allocate each output as a trax Array (NULL: free the others, fail)."""
     b = g.b
     incref = g.capi("Py_IncRef", VOID, [I8P])
-    new_array = g.extern("trax_PyArray_NewFromDescr", _PROBED[0][94], I8P,
+    new_array = g.extern("PyArray_NewFromDescr", _PROBED[0][94], I8P,
                          [I8P, I8P, I32, I64.as_pointer(), I64.as_pointer(), I8P, I32, I8P])
     outs = []
     for k, aval in enumerate(out_avals):
         shape = aval.shape or (1,)
         ty = ir.ArrayType(I64, len(shape))
         dims = ir.GlobalVariable(g.module, ty, f"{g.fn.name}_dims{k}")
+        dims.linkage = "internal"
         dims.initializer = ir.Constant(ty, list(shape))
         dims.global_constant = True
-        descr = g.ptr(id(np.dtype(aval.dtype)))
+        descr = g.ptr(f"descr_out{k}", id(np.dtype(aval.dtype)))
         b.call(incref, [descr])                 # PyArray_NewFromDescr steals it
-        o = b.call(new_array, [g.ptr(id(Array)), descr, ir.Constant(I32, len(aval.shape)),
+        o = b.call(new_array, [g.ptr("Array", id(Array)), descr, ir.Constant(I32, len(aval.shape)),
                                b.bitcast(dims, I64.as_pointer()),
                                ir.Constant(I64.as_pointer(), None), ir.Constant(I8P, None),
                                ir.Constant(I32, 0), ir.Constant(I8P, None)])
@@ -241,9 +296,9 @@ def _new_outputs(g, out_avals):
 def _call_entry(g, exe, data, outs, avals):
     """One call of the compiled entry; without the GIL when it is long."""
     b = g.b
-    ptrs = data + [g.ptr(c.ctypes.data) for c in exe._consts] + \
+    ptrs = data + [g.ptr(f"const{k}", c.ctypes.data) for k, c in enumerate(exe._consts)] + \
         [g.field(o, DATA, I8P) for o in outs]
-    entry = g.extern(g.fn.name + "_entry", exe.compiled.address, VOID, [I8P] * len(ptrs))
+    entry = g.extern("entry", exe.compiled.address, VOID, [I8P] * len(ptrs))
     release = sum(int(np.prod(a.shape)) for a in avals) >= _RELEASE_GIL_ELEMENTS
     if release:
         state = b.call(g.capi("PyEval_SaveThread", I8P, []), [])
@@ -273,8 +328,8 @@ def _miss(g, fallback):
         b.call(g.capi("Py_IncRef", VOID, [I8P]), [g.self_])
         b.ret(g.self_)
         return
-    nxt = g.extern(g.fn.name + "_next", fallback.address, I8P, [I8P, I8P.as_pointer(), I64])
-    b.ret(b.call(nxt, [g.ptr(id(fallback.miss)), g.args, g.nargs], tail=True))
+    nxt = g.extern("next", fallback.address, I8P, [I8P, I8P.as_pointer(), I64])
+    b.ret(b.call(nxt, [g.ptr("next_self", id(fallback.miss)), g.args, g.nargs], tail=True))
 
 
 def _fail_if_null(g, obj, made):
@@ -291,12 +346,13 @@ def _fail_if_null(g, obj, made):
     b.position_at_end(ok)
 
 
-def _data_of_array(g, obj, typ, x):
+def _data_of_array(g, obj, typ, x, i):
     b = g.b
-    is_nd = b.icmp_unsigned("==", typ, g.ptr(id(np.ndarray)))
-    is_arr = b.icmp_unsigned("==", typ, g.ptr(id(Array)))
+    is_nd = b.icmp_unsigned("==", typ, g.ptr("ndarray", id(np.ndarray)))
+    is_arr = b.icmp_unsigned("==", typ, g.ptr("Array", id(Array)))
     g.require(b.or_(is_nd, is_arr))
-    g.require(b.icmp_unsigned("==", g.field(obj, DESCR, I8P), g.ptr(id(x.dtype))))
+    descr = g.ptr(f"descr_in{i}", id(x.dtype))
+    g.require(b.icmp_unsigned("==", g.field(obj, DESCR, I8P), descr))
     g.require(b.icmp_signed("==", g.field(obj, NDIM, I32), ir.Constant(I32, x.ndim)))
     if x.ndim:
         dims = g.field(obj, DIMS, I64.as_pointer())
@@ -308,16 +364,16 @@ def _data_of_array(g, obj, typ, x):
     return g.field(obj, DATA, I8P)
 
 
-def _data_of_scalar(g, obj, typ, t, src, dst):
+def _data_of_scalar(g, obj, typ, t, src, dst, i):
     """A stack slot holding the scalar argument converted to ``dst``, or
     None when that conversion is not one the dispatcher does."""
     b = g.b
     src, dst = np.dtype(src), np.dtype(dst)
     if src.kind != dst.kind and not (src.kind in "iu" and dst.kind in "iu"):
         return None
-    g.require(b.icmp_unsigned("==", typ, g.ptr(id(t))))
+    g.require(b.icmp_unsigned("==", typ, g.ptr(f"type_in{i}", id(t))))
     if t is bool:
-        value = b.icmp_unsigned("==", obj, g.ptr(id(True)))
+        value = b.icmp_unsigned("==", obj, g.ptr("True", id(True)))
         value = b.zext(value, I8)
     elif t is int:
         as_long = g.capi("PyLong_AsLongLongAndOverflow", I64,
