@@ -9,11 +9,10 @@
 """
 import math
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from child import run_python
 
 from trax.compiler import blas
 
@@ -110,13 +109,9 @@ print([getattr(lib, "_name", "") for lib in blas._libs.values()])
 
 
 def _child(cache_dir):
-    env = dict(os.environ, TRAX_CACHE_DIR=str(cache_dir))
-    for var in ("TRAX_DISABLE_DISK_CACHE", "TRAX_DISABLE_BLAS", "TRAX_BLAS_CORETYPE"):
-        env.pop(var, None)
-    out = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
-                         text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    return eval(out.stdout.strip().splitlines()[-1])
+    out = run_python(_CHILD, cache_dir, unset=("TRAX_DISABLE_DISK_CACHE", "TRAX_DISABLE_BLAS",
+                                               "TRAX_BLAS_CORETYPE"))
+    return eval(out.strip().splitlines()[-1])
 
 
 def test_processes_share_the_kept_copy(tmp_path):
@@ -145,12 +140,5 @@ print(cache.stats["disk_hits"], cache.stats["misses"],
 
 
 def test_disk_hit_does_not_import_the_code_generator(tmp_path):
-    env = dict(os.environ, TRAX_CACHE_DIR=str(tmp_path / "cache"))
-    env.pop("TRAX_DISABLE_DISK_CACHE", None)
-    runs = []
-    for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", _HIT], env=env, capture_output=True,
-                             text=True, timeout=120)
-        assert out.returncode == 0, out.stderr
-        runs.append(out.stdout.split())
+    runs = [run_python(_HIT, tmp_path / "cache").split() for _ in range(2)]
     assert runs == [["0", "1", "True", "True"], ["1", "0", "False", "False"]]

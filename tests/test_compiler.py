@@ -424,14 +424,8 @@ print(cache.stats["misses"], cache.stats["disk_hits"], cache.stats["disk_errors"
 
 
 def _child_stats(cache_dir):
-    import subprocess
-    import sys
-    env = dict(os.environ, TRAX_CACHE_DIR=str(cache_dir))
-    env.pop("TRAX_DISABLE_DISK_CACHE", None)
-    out = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
-                         text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    return tuple(int(t) for t in out.stdout.split())
+    from child import run_python
+    return tuple(int(t) for t in run_python(_CHILD, cache_dir).split())
 
 
 def test_disk_cache_hit_and_corruption(tmp_path):

@@ -3,11 +3,10 @@ object code itself and trax/compiler/host.py remembers LLVM's name for the
 host, so a hit never loads llvmlite's library. Objects the loader does not
 handle go to LLVM's loader instead."""
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from child import run_python
 
 import trax
 import trax.numpy as tnp
@@ -110,12 +109,7 @@ print(cache.stats["disk_hits"], cache.stats["misses"], cache.stats["disk_errors"
 
 
 def _child(cache_dir, refuse=False):
-    env = dict(os.environ, TRAX_CACHE_DIR=str(cache_dir))
-    env.pop("TRAX_DISABLE_DISK_CACHE", None)
-    out = subprocess.run([sys.executable, "-c", _CHILD.format(refuse=refuse)], env=env,
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    return out.stdout.split()
+    return run_python(_CHILD.format(refuse=refuse), cache_dir).split()
 
 
 def test_a_new_process_hits_without_loading_llvm(tmp_path):
@@ -151,12 +145,7 @@ print(f._dispatcher.calls - before, "llvmlite.binding" in sys.modules)
 
 
 def _dispatch_child(cache_dir):
-    env = dict(os.environ, TRAX_CACHE_DIR=str(cache_dir))
-    env.pop("TRAX_DISABLE_DISK_CACHE", None)
-    out = subprocess.run([sys.executable, "-c", _DISPATCH], env=env, capture_output=True,
-                         text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    return out.stdout.split()
+    return run_python(_DISPATCH, cache_dir).split()
 
 
 def test_a_new_process_reuses_dispatchers_without_llvm(tmp_path):
