@@ -389,28 +389,39 @@ def _exp2(e: _E, x):
     return e.sel(e.isnan(x), x, res)
 
 
-def _expm1(e: _E, x):
-    # beyond these bounds the result is -1 or overflows through the big path
-    lo, hi = ((-40.0, 89.0), (-80.0, 710.0))[e.i]
-    xc = e.clamp_nan_safe(x, lo, hi)
-    n = e.rint(e.mul(xc, K(e, "log2e")))
+def _expm1_parts(e: _E, x):
+    """expm1(x) = 2^n * p + (2^n - 1): returns p and the i32 n."""
+    n = e.rint(e.mul(x, K(e, "log2e")))
     nn = e.neg(n)
-    r = e.fma(nn, K(e, "ln2_hi"), xc)
+    r = e.fma(nn, K(e, "ln2_hi"), x)
     r = e.fma(nn, K(e, "ln2_lo"), r)
     r2 = e.mul(r, r)
     # p = expm1(r) = r + r^2/2 + r^3 * M(r)
     p = e.add(r, e.fmuladd(e.mul(r2, r), e.poly(r, _C["expm1"][e.i]), e.mul(e.k(0.5), r2)))
-    ni = e.to_int(n)
-    # small path (|n| <= 60): 2^n * p + (2^n - 1)
-    lim = 60
-    nis = e.b.select(e.b.icmp_signed(">", ni, e.ki(lim)), e.ki(lim), ni)
-    t = e.pow2i(nis)
-    small = e.fma(t, p, e.sub(t, e.k(1.0)))
+    return p, e.to_int(n)
+
+
+_EXPM1_SMALL_N = 60
+
+
+def _expm1_small(e: _E, p, n):
+    """2^n * p + (2^n - 1), for n <= 60 (no overflow on the way)."""
+    t = e.pow2i(n)
+    return e.fma(t, p, e.sub(t, e.k(1.0)))
+
+
+def _expm1(e: _E, x):
+    # beyond these bounds the result is -1 or overflows through the big path
+    lo, hi = ((-40.0, 89.0), (-80.0, 710.0))[e.i]
+    p, ni = _expm1_parts(e, e.clamp_nan_safe(x, lo, hi))
+    lim = e.ki(_EXPM1_SMALL_N)
+    big_n = e.b.icmp_signed(">", ni, lim)
+    small = _expm1_small(e, p, e.b.select(big_n, lim, ni))
     # big path: (1 + p) * 2^n in two steps (overflow-safe)
     n1 = e.b.ashr(ni, e.ki(1))
     n2 = e.b.sub(ni, n1)
     big = e.mul(e.mul(e.add(p, e.k(1.0)), e.pow2i(n1)), e.pow2i(n2))
-    res = e.sel(e.b.icmp_signed(">", ni, e.ki(lim)), big, small)
+    res = e.sel(big_n, big, small)
     # x == 0 keeps its sign; NaN propagates
     return e.sel(e.or_(e.eq(x, e.k(0.0)), e.isnan(x)), x, res)
 
@@ -615,13 +626,17 @@ def _tan(e: _E, x):
 
 
 # ------------------------------------------------------- hyperbolic family
+_TANH_ONE = (10.0, 20.0)       # tanh is 1.0 beyond (float32, float64)
+
+
 def _tanh(e: _E, x):
     a = e.abs(x)
-    lim = e.k(10.0 if not e.d else 20.0)
+    lim = e.k(_TANH_ONE[e.i])
     ac = e.sel(e.gt(a, lim), lim, a)
-    em = _expm1(e, e.mul(e.k(2.0), ac))
+    # 0 <= 2ac <= 40: expm1's n stays below 60, so only its small path is needed
+    em = _expm1_small(e, *_expm1_parts(e, e.mul(e.k(2.0), ac)))
     t = e.div(em, e.add(em, e.k(2.0)))
-    return e.copysign(t, x)
+    return e.sel(e.isnan(x), x, e.copysign(t, x))
 
 
 def _logistic(e: _E, x):
