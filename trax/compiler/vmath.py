@@ -561,9 +561,9 @@ def _trig_reduce(e: _E, a):
     d = e.dbl()
     ok = e.lt(a, e.k(_TRIG_LIMIT[e.i]))
     ad = e.ext(a) if not e.d else a
-    ad = d.sel(ok, ad, d.k(0.0))
     # 0 <= a*2/pi < 2**51: adding 1.5*2**52 rounds it to the nearest integer n,
-    # whose low bits are then the low bits of the sum's mantissa
+    # whose low bits are then the low bits of the sum's mantissa (where not
+    # ok, r and q mean nothing: the caller returns NaN there)
     t = d.add(d.mul(ad, d.k(float(2 / _PI))), d.k(_ROUNDER))
     nn = d.sub(d.k(_ROUNDER), t)
     r = d.fma(nn, d.k(_PIO2_3[0]), ad)
