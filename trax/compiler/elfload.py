@@ -36,7 +36,8 @@ _RELA = struct.Struct("<QQq")
 
 
 class UnsupportedObject(Exception):
-    """The object uses something this loader does not handle."""
+    """The object uses something this loader does not handle, or the process
+    may not map it (e.g. a policy against executable anonymous memory)."""
 
 
 def supported():
@@ -47,17 +48,23 @@ def supported():
 _libc = None
 
 
-def _process_symbol(name):
+def _c():
+    """The C library, with mmap, mprotect and munmap typed."""
     global _libc
     if _libc is None:
-        _libc = ctypes.CDLL(None)
-        _libc.mmap.restype = ctypes.c_void_p
-        _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                               ctypes.c_int, ctypes.c_long]
-        _libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-        _libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        lib = ctypes.CDLL(None)
+        lib.mmap.restype = ctypes.c_void_p
+        lib.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                             ctypes.c_int, ctypes.c_long]
+        lib.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        lib.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        _libc = lib
+    return _libc
+
+
+def _process_symbol(name):
     try:
-        return ctypes.cast(getattr(_libc, name), ctypes.c_void_p).value
+        return ctypes.cast(getattr(_c(), name), ctypes.c_void_p).value
     except AttributeError:
         return None
 
@@ -112,26 +119,26 @@ def load(data, names, externals):
     data = bytes(data)
     sections = _sections(data)
     offsets, parts, total = _layout(sections)
+    total = max(total, _PAGE)
     symtabs = [s for s in sections if s[1] == _SHT_SYMTAB]
     if len(symtabs) != 1:
         raise UnsupportedObject("expected one symbol table")
     if any(s[1] == _SHT_REL for s in sections):
         raise UnsupportedObject("REL relocations")
-    _process_symbol("mmap")
-    base = _libc.mmap(None, max(total, _PAGE), _PROT_READ | _PROT_WRITE,
-                      _MAP_PRIVATE | _MAP_ANONYMOUS, -1, 0)
+    base = _c().mmap(None, total, _PROT_READ | _PROT_WRITE, _MAP_PRIVATE | _MAP_ANONYMOUS,
+                      -1, 0)
     if base in (None, ctypes.c_void_p(-1).value):
-        raise OSError("mmap failed")
+        raise UnsupportedObject("mmap failed")
     try:
         return _place(data, sections, symtabs[0], offsets, parts, base, total, names,
                       externals)
     except BaseException:
-        _libc.munmap(base, max(total, _PAGE))
+        _c().munmap(base, total)
         raise
 
 
 def _place(data, sections, symtab, offsets, parts, base, total, names, externals):
-    memory = (ctypes.c_char * max(total, _PAGE)).from_address(base)
+    memory = (ctypes.c_char * total).from_address(base)
     for i, off in offsets.items():
         _, typ, _, _, file_off, size, _, _, _, _ = sections[i]
         if typ == _SHT_PROGBITS:
@@ -144,8 +151,8 @@ def _place(data, sections, symtab, offsets, parts, base, total, names, externals
             _relocate(memory, data, rela, sections[rela[7]][5], offsets[rela[7]] + base,
                       by_index)
     for start, size, prot in parts:
-        if size and _libc.mprotect(base + start, size, prot) != 0:
-            raise OSError("mprotect failed")
+        if size and _c().mprotect(base + start, size, prot) != 0:
+            raise UnsupportedObject("mprotect failed")
     missing = [n for n in names if by_name.get(n) is None]
     if missing:
         raise UnsupportedObject(f"object does not define {missing}")
