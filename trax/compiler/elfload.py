@@ -148,7 +148,7 @@ def _place(data, sections, symtab, offsets, parts, base, total, names, externals
     by_index, by_name = _symbols(data, sections, symtab, offsets, base, externals)
     for rela in sections:
         if rela[1] == _SHT_RELA and rela[7] in offsets:
-            _relocate(memory, data, rela, sections[rela[7]][5], offsets[rela[7]] + base,
+            _relocate(memory, base, data, rela, offsets[rela[7]], sections[rela[7]][5],
                       by_index)
     for start, size, prot in parts:
         if size and _c().mprotect(base + start, size, prot) != 0:
@@ -161,7 +161,7 @@ def _place(data, sections, symtab, offsets, parts, base, total, names, externals
 
 def _symbols(data, sections, symtab, offsets, base, externals):
     """The address of every symbol by index, and of the global ones by name."""
-    _, _, _, _, off, size, link, _, entsize, _ = symtab
+    _, _, _, _, off, size, link, _, _, _ = symtab
     strtab = sections[link]
     strings = data[strtab[4]:strtab[4] + strtab[5]]
     by_index = []
@@ -189,10 +189,10 @@ def _symbols(data, sections, symtab, offsets, base, externals):
     return by_index, by_name
 
 
-def _relocate(memory, data, rela, limit, start, by_index):
-    """Apply one RELA section to its target section, loaded at ``start``."""
+def _relocate(memory, base, data, rela, where, limit, by_index):
+    """Apply one RELA section to its target section, placed ``where`` bytes
+    into the mapping at ``base`` and ``limit`` bytes long."""
     _, _, _, _, off, size, _, _, _, _ = rela
-    where = start - ctypes.addressof(memory)
     for k in range(size // _RELA.size):
         r_offset, info, addend = _RELA.unpack_from(data, off + k * _RELA.size)
         typ, sym = info & 0xFFFFFFFF, info >> 32
@@ -204,7 +204,7 @@ def _relocate(memory, data, rela, limit, start, by_index):
             raise UnsupportedObject(f"relocation type {typ} at {r_offset:#x}")
         value = s + addend
         if typ != _R_64:
-            value -= start + r_offset
+            value -= base + where + r_offset
         if width == 4:
             if not -2**31 <= value < 2**31:
                 raise UnsupportedObject("32-bit relocation out of range")
