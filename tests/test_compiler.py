@@ -503,6 +503,12 @@ def test_jit_row_group_plan():
 
 # ---------------------------------------------------------------- outlined math
 
+def assert_math_inline(exe):
+    """vmath is inline IR in ``exe``'s loops, or (float32 sin/cos, see
+    vmath.branchy) vector calls inlined after vectorization."""
+    assert not re.search(r'call [^\n]*@"trax_vm_\w+_v\d+"', exe.as_text("llvm_optimized"))
+
+
 def _math_chain(rounds):
     def f(x):
         for _ in range(rounds):
@@ -528,7 +534,7 @@ def test_outlined_math_matches_inline(dtype, size, monkeypatch):
     cache.clear_memory()
     monkeypatch.setattr(codegen, "_OUTLINE_MATH", 10 ** 9)
     exe2 = compile_jaxpr(trax.make_jaxpr(f)(x))
-    assert "trax_vm_" not in exe2.as_text("llvm")
+    assert_math_inline(exe2)
     np.testing.assert_array_equal(np.asarray(got), np.asarray(exe2(x)[0]))
 
 
@@ -536,6 +542,20 @@ def test_outlined_math_vectorized():
     exe = check(_math_chain(6), rand((1000,), np.float32, -3, 3))
     opt = exe.as_text("llvm_optimized")
     assert re.search(r"call [^\n]*<(4|8|16) x float> @\"?trax_vm_sin_f32_v", opt)
+
+
+@pytest.mark.parametrize("fn", [lax.sin, lax.cos])
+def test_branchy_math_is_inlined_after_vectorizing(fn):
+    """float32 sin/cos (vmath.branchy) in a jaxpr with few transcendentals:
+    the loop vectorizer's vector call is inlined, so the loop branches around
+    the float64 reduction instead of calling a function; arguments that need
+    it mixed with ones that do not."""
+    x = rand((1003,), np.float32, -30, 30)
+    x[::7] *= 1e5
+    exe = check(lambda v: fn(v) * 2.0, x)
+    assert '"trax_vm_' + fn.__name__ in exe.as_text("llvm")
+    assert_math_inline(exe)
+    assert re.search(r"fcmp [^\n]*<(4|8|16) x float>", exe.as_text("llvm_optimized"))
 
 
 def test_outlined_math_non_flat_and_reduction():
@@ -604,4 +624,4 @@ def test_large_arrays_keep_inline_math():
     from trax.compiler import codegen
     x = np.ones(codegen._OUTLINE_WORK // 8 + 1, np.float32)
     cj = trax.make_jaxpr(_math_chain(4))(x)
-    assert "trax_vm_" not in compile_jaxpr(cj).as_text("llvm")
+    assert_math_inline(compile_jaxpr(cj))

@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 import pytest
+from llvmlite import ir
 
 from trax.compiler import engine, vmath
 from trax.compiler.vmath_kernels import map_kernel, map_kernel_ir
@@ -24,6 +25,14 @@ def get_kernel(fname, dtype):
     if key not in _cache:
         _cache[key] = map_kernel(fname, dtype)[0]
     return _cache[key]
+
+
+def object_kernel(fname, text, kname):
+    """The kernel ``kname`` of ``text`` (vmath_kernels.map_kernel_ir), loaded
+    as object code: compile_ir refuses internal names it defined before."""
+    addr = engine.load_object(engine.emit_object(text), [kname])[kname]
+    return ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * (1 + vmath.ARITY[fname])),
+                            ctypes.c_int64)(addr)
 
 
 def run(fname, dtype, *xs):
@@ -133,9 +142,20 @@ def inputs(fname, dtype, rng):
         # large arguments and near-multiples of pi/2 (hard for the reduction)
         big = np.exp(rng.uniform(0, math.log(TRIG_LIMIT[dtype]), 20000))
         near = np.arange(1, 200001, 7, dtype=np.float64) * (np.pi / 2)
-        x = np.concatenate([x, big.astype(dtype), near.astype(dtype)])
+        x = np.concatenate([x, big.astype(dtype), near.astype(dtype), reduction_edge(dtype, rng)])
         x = x[np.abs(x) < TRIG_LIMIT[dtype]]
     return x
+
+
+def reduction_edge(dtype, rng):
+    """float32 sin/cos reduce in float32 below vmath._TRIG_F32_LIMIT and in
+    float64 above: random bit patterns below it and every value within 2000
+    ulp of it, both signs."""
+    lim = np.float32(vmath._TRIG_F32_LIMIT)
+    below = rng.integers(0, lim.view(np.uint32), 100000, dtype=np.uint32).view(np.float32)
+    edge = (lim.view(np.int32) + np.arange(-2000, 2000, dtype=np.int32)).view(np.float32)
+    x = np.concatenate([below, edge])
+    return np.concatenate([x, -x]).astype(dtype)
 
 
 TRIG = {"sin", "cos", "tan"}
@@ -391,7 +411,8 @@ def test_vector_variants_match_scalar(fname, dtype):
     assert "vector-function-abi-variant" in text
     rng = np.random.default_rng(1)
     sp = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, np.finfo(dtype).smallest_subnormal,
-                   1, -1, 0.5, 3, 100, -100, 1e30, -1e30], dtype)
+                   1, -1, 0.5, 3, 100, -100, 65535.99, 65536, -1e5, 3e7, 1e11, 1e30, -1e30],
+                  dtype)
     xs = [np.concatenate([sp, rng.normal(0, 10, 1003).astype(dtype)])]
     if vmath.ARITY[fname] == 2:
         xs.append(np.concatenate([sp[::-1], rng.normal(0, 3, 1003).astype(dtype)]))
@@ -399,6 +420,31 @@ def test_vector_variants_match_scalar(fname, dtype):
     got = np.empty_like(want)
     kern(got.ctypes.data, *[x.ctypes.data for x in xs], got.size)
     np.testing.assert_array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}"))
+
+
+@pytest.mark.parametrize("lanes", [(16, 8), (8,), (8, 4)])
+@pytest.mark.parametrize("fname", sorted(vmath._BRANCHY_F32))
+def test_branchy_lanes_decide_alone(fname, lanes):
+    """float32 sin/cos as a vector that branches (vmath.call(inline=True)):
+    each lane gets the bits of the branch-free scalar IR whatever its
+    neighbours need, with arguments that need the float64 reduction placed
+    alone, in runs, at every position and nowhere."""
+    kname = f"k_branchy_{fname}_{'_'.join(map(str, lanes))}"
+    text = map_kernel_ir(fname, np.float32, kname, lanes, inline=True)
+    assert "alwaysinline" in text
+    kern = object_kernel(fname, text, kname)
+    assert vmath.branchy(fname, ir.FloatType()) and not vmath.branchy(fname, ir.DoubleType())
+    rng = np.random.default_rng(3)
+    n = 4099
+    small = rng.uniform(-100, 100, n).astype(np.float32)
+    big = (rng.choice([-1, 1], n) * np.exp(rng.uniform(np.log(65536), np.log(2.0 ** 41), n)))
+    for pick in (np.zeros(n, bool), np.ones(n, bool), rng.random(n) < 0.05,
+                 np.arange(n) % 8 == 3, (np.arange(n) // 16) % 2 == 1):
+        x = np.where(pick, big, small).astype(np.float32)
+        want = run(fname, np.float32, x)
+        got = np.empty_like(want)
+        kern(got.ctypes.data, x.ctypes.data, n)
+        np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
 
 
 @pytest.mark.parametrize("lanes", [(16, 8), (8,), (4, 2)])
@@ -417,10 +463,7 @@ def test_outlined_has_one_body(fname, lanes):
     for name, body in defs.items():
         if name != wide:
             assert f'@"{wide}"' in body and body.count("\n") < 8, name
-    # object code: compile_ir would refuse the internal names defined before
-    addr = engine.load_object(engine.emit_object(text), [kname])[kname]
-    kern = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * (1 + vmath.ARITY[fname])),
-                            ctypes.c_int64)(addr)
+    kern = object_kernel(fname, text, kname)
     rng = np.random.default_rng(2)
     for n in (1, 3, 8, 15, 17, 33):
         xs = [rng.normal(0, 5, n).astype(np.float32) for _ in range(vmath.ARITY[fname])]

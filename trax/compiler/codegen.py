@@ -16,7 +16,7 @@ import numpy as np
 from llvmlite import ir
 
 from trax.core import Literal, Var
-from trax.compiler import elemental, engine, rows, scalar, vmath
+from trax.compiler import elemental, rows, scalar, vmath
 from trax.compiler.elemental import Index
 from trax.compiler.irtypes import (I8P, I32, I64, VOID, const, from_mem, i64, mem_type,
                                    to_mem)
@@ -99,7 +99,7 @@ class Codegen:
         self.row = None         # (R, r) inside a row group's loop
         sizes = [e.outvars[0].aval.size for e in jaxpr.eqns if e.primitive.name in _MATH]
         if len(sizes) >= _OUTLINE_MATH and sum(sizes) <= _OUTLINE_WORK:
-            self.module.trax_vm_lanes = _math_lanes()
+            self.module.trax_vm_lanes = scalar.math_lanes()
 
     # ---- values
 
@@ -351,15 +351,6 @@ class Codegen:
             ptrs.append(b.load(field))
         b.call(self.fn, ptrs)
         b.ret_void()
-
-
-def _math_lanes():
-    """Bytes per element -> lane counts of the vector versions of outlined
-    math functions (see vmath.call): the host's widest vectors, and 256-bit
-    ones too on AVX-512 hosts (LLVM may prefer those there)."""
-    bits = engine.vector_bits()
-    widths = (bits, 256) if bits > 256 else (bits,)
-    return {size: tuple(w // (8 * size) for w in widths) for size in (4, 8)}
 
 
 def _last_uses(plan, extra_reads):

@@ -141,6 +141,11 @@ def optimize(module_ref) -> None:
         pb = llvm.create_pass_builder(s.tm, pto)
         mpm = pb.getModulePassManager()
         mpm.run(module_ref, pb)
+        # the vector calls the loop vectorizer made to alwaysinline functions
+        # (vmath.call(inline=True)) are inlined only now
+        late = llvm.create_new_module_pass_manager()
+        late.add_always_inliner_pass()
+        late.run(module_ref, pb)
 
 
 def _defined_functions(mod) -> list[str]:

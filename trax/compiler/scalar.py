@@ -12,7 +12,7 @@ import math
 import numpy as np
 from llvmlite import ir
 
-from trax.compiler import loops, vmath
+from trax.compiler import engine, loops, vmath
 from trax.compiler.irtypes import I1, const, is_float, is_signed, reg_type
 
 EMITTERS = {}
@@ -36,19 +36,32 @@ def intrinsic(b, name, args, ty=None):
     return b.call(fn, args)
 
 
+def math_lanes():
+    """Bytes per element -> lane counts of the vector versions of outlined
+    math functions (see vmath.call): the host's widest vectors, and 256-bit
+    ones too on AVX-512 hosts (LLVM may prefer those there)."""
+    bits = engine.vector_bits()
+    widths = (bits, 256) if bits > 256 else (bits,)
+    return {size: tuple(w // (8 * size) for w in widths) for size in (4, 8)}
+
+
 def _math(b, name, args):
-    """A vmath function, computing half precision in float: inline IR, or a
+    """A vmath function, computing half precision in float: inline IR; or a
     call to the module's one copy of it when the module sets
     ``trax_vm_lanes`` (a dict: bytes per element -> vector lane counts; see
-    codegen.Codegen and vmath.call)."""
-    if args[0].type == ir.HalfType():
+    codegen.Codegen and vmath.call); or, for the functions whose vector form
+    branches (vmath.BRANCHY), a call that is inlined after vectorization."""
+    ty = args[0].type
+    if ty == ir.HalfType():
         wide = [b.fpext(a, ir.FloatType()) for a in args]
         return b.fptrunc(_math(b, name, wide), ir.HalfType())
+    size = 8 if isinstance(ty, ir.DoubleType) else 4
     lanes = getattr(b.module, "trax_vm_lanes", None)
     if lanes is not None:
-        size = 8 if isinstance(args[0].type, ir.DoubleType) else 4
         loops.fold_tail(b)
         return vmath.call(b, name, args, lanes[size])
+    if vmath.branchy(name, ty):
+        return vmath.call(b, name, args, math_lanes()[size], inline=True)
     return vmath.emit(b, name, args)
 
 

@@ -144,8 +144,9 @@ _ERFCX = [
 class _E:
     """Emission context: a builder plus a floating type and its constants."""
 
-    def __init__(self, b: ir.IRBuilder, ty):
+    def __init__(self, b: ir.IRBuilder, ty, branchy=False):
         self.b = b
+        self.branchy = branchy and isinstance(ty, ir.VectorType)
         self.ty = ty
         self.n = ty.count if isinstance(ty, ir.VectorType) else None   # lanes
         base = ty.element if self.n else ty
@@ -268,6 +269,27 @@ class _E:
 
     def isnan(self, a):
         return self.b.fcmp_unordered("uno", a, a)
+
+    def where_all(self, c, a, make_b):
+        """``sel(c, a, make_b())``. In a vector function built with branches,
+        ``make_b`` is only emitted on a path taken when some lane of ``c`` is
+        false: each lane's result is the same either way."""
+        if not self.branchy:
+            return self.sel(c, a, make_b())
+        b, mask = self.b, ir.IntType(self.n)
+        every = b.icmp_unsigned("==", b.bitcast(c, mask), ir.Constant(mask, (1 << self.n) - 1))
+        head = b.block
+        rare, join = b.append_basic_block("vm_rare"), b.append_basic_block("vm_join")
+        b.cbranch(every, join, rare).set_weights([1000, 1])
+        b.position_at_end(rare)
+        mixed = self.sel(c, a, make_b())
+        tail = b.block
+        b.branch(join)
+        b.position_at_end(join)
+        phi = b.phi(self.ty)
+        phi.add_incoming(a, head)
+        phi.add_incoming(mixed, tail)
+        return phi
 
     def sel(self, c, a, b):
         return self.b.select(c, a, b)
@@ -576,6 +598,41 @@ def _trig_reduce(e: _E, a):
     return r, q, ok
 
 
+_TRIG_F32_LIMIT = 2.0 ** 16
+_ROUNDER_F32 = 1.5 * 2.0 ** 23
+
+
+def _pio2_f32_parts():
+    hi = _f32(_PI / 2)
+    mid = _f32(_PI / 2 - Fraction(hi))
+    return hi, mid, _f32(_PI / 2 - Fraction(hi) - Fraction(mid))
+
+
+_PIO2_F32 = _pio2_f32_parts()
+
+
+def _trig_reduce_f32(e: _E, a):
+    """a = |x| < _TRIG_F32_LIMIT, float32: (r, q) as _trig_reduce, in float32.
+    q*pio2_hi is exact in the first fma (q < 2**17, pio2_hi has 24 bits) and
+    so is a - q*pio2_hi (both are multiples of 2**-24 and it is below 2)."""
+    t = e.fma(a, e.k(_f32(2 / _PI)), e.k(_ROUNDER_F32))
+    nn = e.sub(e.k(_ROUNDER_F32), t)
+    r = a
+    for part in _PIO2_F32:
+        r = e.fma(nn, e.k(part), r)
+    return r, e.bits(t)
+
+
+def _reduced(e: _E, a, finish):
+    """``finish(r, q, ok)`` for a = |x| reduced by pi/2. float32 reduces in
+    float32 where a < _TRIG_F32_LIMIT (or is NaN), in float64 elsewhere."""
+    if e.d:
+        return finish(*_trig_reduce(e, a))
+    small = e.b.fcmp_unordered("<", a, e.k(_TRIG_F32_LIMIT))
+    fast = finish(*_trig_reduce_f32(e, a), None)
+    return e.where_all(small, fast, lambda: finish(*_trig_reduce(e, a)))
+
+
 def _sin_poly(e: _E, r, z):
     return e.fmuladd(e.mul(r, z), e.poly(z, _C["sin"][e.i]), r)
 
@@ -592,26 +649,31 @@ def _qbit(e: _E, q, bit):
     return e.b.icmp_signed("!=", e.b.and_(q, e.const(i32, bit)), e.const(i32, 0))
 
 
-def _sin(e: _E, x):
-    a = e.abs(x)
-    r, q, ok = _trig_reduce(e, a)
+def _nan_unless(e: _E, ok, v):
+    return v if ok is None else e.sel(ok, v, e.nan)
+
+
+def _sin_reduced(e: _E, r, q, ok):
     z = e.mul(r, r)
     s, c = _sin_poly(e, r, z), _cos_poly(e, z)
     v = e.sel(_qbit(e, q, 1), c, s)
-    v = e.sel(_qbit(e, q, 2), e.neg(v), v)
-    v = e.sel(ok, v, e.nan)
-    return e.mulsign(v, x)
+    return _nan_unless(e, ok, e.sel(_qbit(e, q, 2), e.neg(v), v))
 
 
-def _cos(e: _E, x):
-    a = e.abs(x)
-    r, q, ok = _trig_reduce(e, a)
+def _cos_reduced(e: _E, r, q, ok):
     z = e.mul(r, r)
     s, c = _sin_poly(e, r, z), _cos_poly(e, z)
     v = e.sel(_qbit(e, q, 1), s, c)
     q1 = e.b.add(q, e.const(e.vec(ir.IntType(32)), 1))
-    v = e.sel(_qbit(e, q1, 2), e.neg(v), v)
-    return e.sel(ok, v, e.nan)
+    return _nan_unless(e, ok, e.sel(_qbit(e, q1, 2), e.neg(v), v))
+
+
+def _sin(e: _E, x):
+    return e.mulsign(_reduced(e, e.abs(x), lambda *rq: _sin_reduced(e, *rq)), x)
+
+
+def _cos(e: _E, x):
+    return _reduced(e, e.abs(x), lambda *rq: _cos_reduced(e, *rq))
 
 
 def _tan(e: _E, x):
@@ -851,7 +913,18 @@ SUPPORTED = frozenset(ARITY)
 SCALAR_LIBM = frozenset()
 
 
-def emit(builder: ir.IRBuilder, name: str, args) -> ir.Value:
+# float32 functions whose vector form (in call()) branches around a path that
+# few arguments need; their inline form takes that path for every element
+_BRANCHY_F32 = frozenset(["sin", "cos"])
+
+
+def branchy(name: str, ty) -> bool:
+    """Whether ``name`` over ``ty`` values is faster through
+    ``call(..., inline=True)`` than through :func:`emit` (same results)."""
+    return isinstance(ty, ir.FloatType) and _ALIASES.get(name, name) in _BRANCHY_F32
+
+
+def emit(builder: ir.IRBuilder, name: str, args, branchy=False) -> ir.Value:
     """Emit inline, branch-free IR computing ``name(*args)`` and return the value.
 
     ``args`` must all be scalar ``ir.FloatType()`` or all ``ir.DoubleType()``
@@ -867,7 +940,7 @@ def emit(builder: ir.IRBuilder, name: str, args) -> ir.Value:
     ty = args[0].type
     if any(a.type != ty for a in args):
         raise TypeError("vmath: all arguments must have the same type")
-    e = _E(builder, ty)
+    e = _E(builder, ty, branchy)
     if not e.d and canon in _F32_VIA_F64:
         return _via_double(e, fn, *args)
     return fn(e, *args)
@@ -877,7 +950,7 @@ def emit(builder: ir.IRBuilder, name: str, args) -> ir.Value:
 _VFABI = '"vector-function-abi-variant"'
 
 
-def call(builder: ir.IRBuilder, name: str, args, lanes=()) -> ir.Value:
+def call(builder: ir.IRBuilder, name: str, args, lanes=(), inline=False) -> ir.Value:
     """Like :func:`emit`, but through one internal function per (name, type)
     in the module instead of inline IR: a scalar ``noinline`` function whose
     ``vector-function-abi-variant`` attribute names vector versions of it with
@@ -886,37 +959,40 @@ def call(builder: ir.IRBuilder, name: str, args, lanes=()) -> ir.Value:
     function many times small (one body instead of one per use): only the
     widest version has a body; the scalar and narrower ones put their
     arguments in the lanes of a wide vector (the others zero), call it and
-    take their lanes of the result. Call :func:`finish` on the module before
-    printing it."""
+    take their lanes of the result. With ``inline``, the vector versions are
+    ``alwaysinline``: the loop vectorizer still sees a call, and
+    engine.optimize inlines the vector call it makes (so a vector body may
+    branch, see _E.where_all, without a call per vector). Call
+    :func:`finish` on the module before printing it."""
     canon = _ALIASES.get(name, name)
     if canon not in _IMPL:
         raise KeyError(f"vmath: unsupported function {name!r}")
     args = list(args)
     ty = args[0].type
-    fn = _outlined(builder.module, canon, ty, tuple(lanes))
+    fn = _outlined(builder.module, canon, ty, tuple(lanes), inline)
     return builder.call(fn, args)
 
 
-def _function(module, fname, ty, arity):
+def _function(module, fname, ty, arity, inline=False):
     fn = ir.Function(module, ir.FunctionType(ty, [ty] * arity), fname)
     fn.linkage = "internal"
-    for a in ("noinline", "nounwind", "readnone"):
+    for a in ("alwaysinline" if inline else "noinline", "nounwind", "readnone"):
         fn.attributes.add(a)
     return fn
 
 
-def _define(module, fname, canon, ty):
-    fn = _function(module, fname, ty, ARITY[canon])
+def _define(module, fname, canon, ty, inline=False):
+    fn = _function(module, fname, ty, ARITY[canon], inline)
     b = ir.IRBuilder(fn.append_basic_block())
-    b.ret(emit(b, canon, list(fn.args)))
+    b.ret(emit(b, canon, list(fn.args), branchy=True))
     return fn
 
 
-def _via_wide(module, fname, wide, ty):
+def _via_wide(module, fname, wide, ty, inline=False):
     """``fname``: a function of type ``ty`` (a scalar or a vector of fewer
     lanes than ``wide``'s) computing its lanes with one call of ``wide``."""
     wty = wide.args[0].type
-    fn = _function(module, fname, ty, len(wide.args))
+    fn = _function(module, fname, ty, len(wide.args), inline)
     b = ir.IRBuilder(fn.append_basic_block())
     i32 = ir.IntType(32)
     zero = ir.Constant(wty, None)
@@ -933,7 +1009,7 @@ def _via_wide(module, fname, wide, ty):
     return fn
 
 
-def _outlined(module, canon, ty, lanes):
+def _outlined(module, canon, ty, lanes, inline):
     tag = "f64" if isinstance(ty, ir.DoubleType) else "f32"
     fname = f"trax_vm_{canon}_{tag}"
     fn = module.globals.get(fname)
@@ -942,14 +1018,14 @@ def _outlined(module, canon, ty, lanes):
     if not lanes:
         return _define(module, fname, canon, ty)
     width = max(lanes)
-    wide = _define(module, f"{fname}_v{width}", canon, ir.VectorType(ty, width))
+    wide = _define(module, f"{fname}_v{width}", canon, ir.VectorType(ty, width), inline)
     fn = _via_wide(module, fname, wide, ty)
     used = module.__dict__.setdefault("_trax_vm_used", [])
     variants = []
     for n in lanes:
         vname = f"{fname}_v{n}"
         used.append(wide if n == width else
-                    _via_wide(module, vname, wide, ir.VectorType(ty, n)))
+                    _via_wide(module, vname, wide, ir.VectorType(ty, n), inline))
         variants.append(f"_ZGV_LLVM_N{n}{'v' * ARITY[canon]}_{fname}({vname})")
     # llvmlite only knows a fixed set of attribute names: add the string
     # attribute to the underlying set directly

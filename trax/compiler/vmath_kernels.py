@@ -16,7 +16,7 @@ _LLVM_TYPE = {np.dtype(np.float32): ir.FloatType(), np.dtype(np.float64): ir.Dou
 _counter = itertools.count()
 
 
-def map_kernel_ir(fname, dtype, kname, lanes=None):
+def map_kernel_ir(fname, dtype, kname, lanes=None, inline=False):
     """The LLVM IR text of the loop kernel. With ``lanes``, each element goes
     through ``vmath.call`` (an outlined function with vector variants of
     those widths) instead of inline ``vmath.emit``."""
@@ -36,7 +36,7 @@ def map_kernel_ir(fname, dtype, kname, lanes=None):
     i = b.phi(i64)
     i.add_incoming(ir.Constant(i64, 0), entry)
     vals = [b.load(b.gep(p, [i], inbounds=True, source_etype=ty), typ=ty) for p in ins]
-    r = vmath.emit(b, fname, vals) if lanes is None else vmath.call(b, fname, vals, lanes)
+    r = vmath.emit(b, fname, vals) if lanes is None else vmath.call(b, fname, vals, lanes, inline)
     b.store(r, b.gep(out, [i], inbounds=True, source_etype=ty))
     i2 = b.add(i, ir.Constant(i64, 1))
     i.add_incoming(i2, loop)
@@ -48,11 +48,11 @@ def map_kernel_ir(fname, dtype, kname, lanes=None):
     return str(mod)
 
 
-def map_kernel(fname, dtype, lanes=None):
+def map_kernel(fname, dtype, lanes=None, inline=False):
     """``(kernel, ir_text)``: the compiled loop kernel, called as
     ``kernel(out_ptr, *in_ptrs, n)`` with raw data pointers."""
     kname = f"vm_{fname}_{np.dtype(dtype).name}_{next(_counter)}"
-    text = map_kernel_ir(fname, dtype, kname, lanes)
+    text = map_kernel_ir(fname, dtype, kname, lanes, inline)
     addr = engine.compile_ir(text, [kname])[kname]
     nargs = vmath.ARITY[fname]
     proto = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * (1 + nargs)), ctypes.c_int64)
