@@ -270,26 +270,30 @@ class _E:
     def isnan(self, a):
         return self.b.fcmp_unordered("uno", a, a)
 
-    def where_all(self, c, a, make_b):
-        """``sel(c, a, make_b())``. In a vector function built with branches,
-        ``make_b`` is only emitted on a path taken when some lane of ``c`` is
-        false: each lane's result is the same either way."""
+    def where_all(self, c, values, make_others):
+        """``[sel(c, v, o) for v, o in zip(values, make_others())]``. In a
+        vector function built with branches, ``make_others`` is only emitted
+        on a path taken when some lane of ``c`` is false: each lane's results
+        are the same either way."""
         if not self.branchy:
-            return self.sel(c, a, make_b())
+            return [self.sel(c, v, o) for v, o in zip(values, make_others())]
         b, mask = self.b, ir.IntType(self.n)
         every = b.icmp_unsigned("==", b.bitcast(c, mask), ir.Constant(mask, (1 << self.n) - 1))
         head = b.block
         rare, join = b.append_basic_block("vm_rare"), b.append_basic_block("vm_join")
         b.cbranch(every, join, rare).set_weights([1000, 1])
         b.position_at_end(rare)
-        mixed = self.sel(c, a, make_b())
+        mixed = [self.sel(c, v, o) for v, o in zip(values, make_others())]
         tail = b.block
         b.branch(join)
         b.position_at_end(join)
-        phi = b.phi(self.ty)
-        phi.add_incoming(a, head)
-        phi.add_incoming(mixed, tail)
-        return phi
+        phis = []
+        for v, m in zip(values, mixed):
+            phi = b.phi(v.type)
+            phi.add_incoming(v, head)
+            phi.add_incoming(m, tail)
+            phis.append(phi)
+        return phis
 
     def sel(self, c, a, b):
         return self.b.select(c, a, b)
@@ -581,7 +585,6 @@ _ROUNDER = 1.5 * 2.0 ** 52
 def _trig_reduce(e: _E, a):
     """a = |x|: returns (r, q (i32 in 0..3), ok) with a = q*pi/2 + r (mod 2pi)."""
     d = e.dbl()
-    ok = e.lt(a, e.k(_TRIG_LIMIT[e.i]))
     ad = e.ext(a) if not e.d else a
     # 0 <= a*2/pi < 2**51: adding 1.5*2**52 rounds it to the nearest integer n,
     # whose low bits are then the low bits of the sum's mantissa (where not
@@ -595,7 +598,11 @@ def _trig_reduce(e: _E, a):
     q = e.b.trunc(e.b.bitcast(t, d.ity), e.vec(ir.IntType(32)))
     if not e.d:
         r = e.trunc(r)
-    return r, q, ok
+    return r, q, _trig_ok(e, a)
+
+
+def _trig_ok(e: _E, a):
+    return e.lt(a, e.k(_TRIG_LIMIT[e.i]))
 
 
 _TRIG_F32_LIMIT = 2.0 ** 16
@@ -625,12 +632,13 @@ def _trig_reduce_f32(e: _E, a):
 
 def _reduced(e: _E, a, finish):
     """``finish(r, q, ok)`` for a = |x| reduced by pi/2. float32 reduces in
-    float32 where a < _TRIG_F32_LIMIT (or is NaN), in float64 elsewhere."""
+    float32 where a < _TRIG_F32_LIMIT (or is NaN), in float64 elsewhere;
+    only (r, q) are chosen per lane, so the polynomials are emitted once."""
     if e.d:
         return finish(*_trig_reduce(e, a))
     small = e.b.fcmp_unordered("<", a, e.k(_TRIG_F32_LIMIT))
-    fast = finish(*_trig_reduce_f32(e, a), None)
-    return e.where_all(small, fast, lambda: finish(*_trig_reduce(e, a)))
+    r, q = e.where_all(small, _trig_reduce_f32(e, a), lambda: _trig_reduce(e, a)[:2])
+    return finish(r, q, _trig_ok(e, a))
 
 
 def _sin_poly(e: _E, r, z):
@@ -649,15 +657,11 @@ def _qbit(e: _E, q, bit):
     return e.b.icmp_signed("!=", e.b.and_(q, e.const(i32, bit)), e.const(i32, 0))
 
 
-def _nan_unless(e: _E, ok, v):
-    return v if ok is None else e.sel(ok, v, e.nan)
-
-
 def _sin_reduced(e: _E, r, q, ok):
     z = e.mul(r, r)
     s, c = _sin_poly(e, r, z), _cos_poly(e, z)
     v = e.sel(_qbit(e, q, 1), c, s)
-    return _nan_unless(e, ok, e.sel(_qbit(e, q, 2), e.neg(v), v))
+    return e.sel(ok, e.sel(_qbit(e, q, 2), e.neg(v), v), e.nan)
 
 
 def _cos_reduced(e: _E, r, q, ok):
@@ -665,7 +669,7 @@ def _cos_reduced(e: _E, r, q, ok):
     s, c = _sin_poly(e, r, z), _cos_poly(e, z)
     v = e.sel(_qbit(e, q, 1), s, c)
     q1 = e.b.add(q, e.const(e.vec(ir.IntType(32)), 1))
-    return _nan_unless(e, ok, e.sel(_qbit(e, q1, 2), e.neg(v), v))
+    return e.sel(ok, e.sel(_qbit(e, q1, 2), e.neg(v), v), e.nan)
 
 
 def _sin(e: _E, x):
