@@ -88,6 +88,8 @@ class Codegen:
         for a in fn.args:
             a.add_attribute("noalias")
         fn.attributes.add("nounwind")
+        # the _py trampoline calls it: one copy of the body, not two
+        fn.attributes.add("noinline")
         self.fn = fn
         self.allocas = fn.append_basic_block("allocas")
         body = fn.append_basic_block("body")
