@@ -115,10 +115,12 @@ def _invariant_divisor(ctx, var, index):
 
 @rule("div", flat=True)
 def _div(ctx, eqn, index):
-    """Float division by a loop-invariant divisor carries ``arcp``: LLVM
-    hoists ``1/y`` out of the loop and multiplies (<= 1 ulp more error, as
-    XLA's division by a constant; the divide unit is the bottleneck of
-    normalizations like ``x / sum(x, keepdims)``)."""
+    """Float division by a loop-invariant divisor is ``x * (1/y)``: LLVM
+    hoists ``1/y`` out of the loop (<= 1 ulp more error, as XLA's division
+    by a constant; the divide unit is the bottleneck of normalizations like
+    ``x / sum(x, keepdims)``). Written out rather than left to LLVM with
+    ``arcp``: instcombine turns ``-(x / y)`` into ``(-x) / y`` without the
+    flag, and the division stayed in the loop."""
     x, y = eqn.invars
     if not (is_float(y.aval.dtype) and not isinstance(y, Literal)
             and _invariant_divisor(ctx, y, index)):
@@ -127,7 +129,7 @@ def _div(ctx, eqn, index):
     yv = ctx.read(y, operand_index(y, index))
     if y.aval.dtype == np.float16:
         return ctx.b.fdiv(xv, yv)
-    return ctx.b.fdiv(xv, yv, flags=("contract", "arcp"))
+    return ctx.b.fmul(xv, ctx.b.fdiv(ir.Constant(yv.type, 1.0), yv), flags=("contract",))
 
 
 # ---------------------------------------------------------------- index remapping
