@@ -348,6 +348,47 @@ def test_shared_value_is_materialized_once():
     assert len(exe.as_text("kernels").splitlines()) == 4   # exp, sum, max, add
 
 
+def test_cheap_shared_value_is_recomputed():
+    """One cheap op with one big operand, read by several kernels, is
+    recomputed in each (no pass that writes it); a transcendental, a
+    division by a full array or an op of two big arrays is materialized."""
+    def f(x, y):
+        c = lax.sub(x, 1.5)                   # recomputed in both reductions
+        return lax.reduce_sum(c, (0,)), lax.reduce_max(lax.mul(c, c), (0,))
+    x, y = rand((257,)), rand((257,))
+    assert len(check(f, x, y).as_text("kernels").splitlines()) == 2
+    for shared in (lambda x, y: lax.exp(x), lambda x, y: lax.div(1.0, x), lax.add):
+        def g(x, y, shared=shared):
+            c = shared(x, y)
+            return lax.reduce_sum(c, (0,)), lax.reduce_max(c, (0,))
+        assert len(check(g, x, y).as_text("kernels").splitlines()) == 3
+
+
+def test_recomputation_chains_are_bounded():
+    """Chains of recomputed ops stop at fusion.MAX_RECOMPUTED: the op below
+    is materialized once instead of being recomputed ever deeper."""
+    from trax.compiler import fusion
+    def f(x):
+        c = x
+        for k in range(fusion.MAX_RECOMPUTED + 2):
+            c = lax.add(c, float(k))
+        return lax.reduce_sum(c, (0,)), lax.reduce_max(c, (0,))
+    kernels = check(f, rand((100,))).as_text("kernels").splitlines()
+    assert len(kernels) == 3 and kernels[0].startswith("add <-"), kernels
+
+
+def test_division_by_row_value_is_a_multiplication():
+    """x / (a value per row) multiplies by a reciprocal hoisted out of the
+    row's loop, also under a negation (which LLVM folds into the division,
+    dropping an ``arcp`` flag) and inside a reduction."""
+    def f(a):
+        m = lax.sqrt(lax.reduce_sum(lax.mul(a, a), (1,)))
+        m = lax.broadcast_in_dim(m, a.shape, (0,))
+        return lax.reduce_sum(lax.neg(lax.div(a, m)), (1,)), lax.div(a, m)
+    exe = check(f, rand((16, 256)), rtol=1e-5)
+    assert not re.search(r"fdiv [^\n]*<\d+ x float>", exe.as_text("llvm_optimized"))
+
+
 def test_long_chain_is_split():
     def f(x):
         for _ in range(300):

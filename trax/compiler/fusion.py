@@ -9,6 +9,12 @@ loop when that costs no extra work:
   computes it once per index);
 * it is cheap to recompute anywhere (iota, reshape, broadcast, transpose...:
   index arithmetic only);
+* it is one cheap arithmetic op (add, mul, compare...; a division only by a
+  value smaller than its output) with at most one operand as big as its
+  output: recomputing it in each consumer's
+  loop costs about one instruction per element, materializing it a pass that
+  writes it and one read per consumer. Such recomputed ops nest at most
+  MAX_RECOMPUTED deep (their other operands are materialized);
 * it is never inlined into a consumer that reads its elements repeatedly
   (e.g. a broadcast that stretches it) if it does arithmetic.
 
@@ -24,6 +30,7 @@ from trax.compiler import elemental, scalar
 
 _MULTI = object()       # "consumed by several kernels"
 MAX_DEPTH = 48          # longer chains are split (the emitter recurses per level)
+MAX_RECOMPUTED = 3      # chains of ops recomputed in several kernels
 
 
 class Plan:
@@ -48,6 +55,33 @@ def _is_cheap(eqn):
         all(isinstance(v, Literal) or v.aval.size <= 1 for v in eqn.invars)
 
 
+# One instruction or so per element (see _duplicable).
+_CHEAP_ARITHMETIC = {"add", "sub", "mul", "neg", "max", "min", "abs", "square", "select_n",
+                     "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not",
+                     "convert_element_type", "div", "integer_pow"}
+
+
+def _small(x, producer):
+    """Is ``x`` a literal, a scalar, or a broadcast of a smaller value?"""
+    if not isinstance(x, Var) or x.aval.size <= 1:
+        return True
+    p = producer.get(x)
+    return (p is not None and p.primitive.name == "broadcast_in_dim"
+            and p.invars[0].aval.size < x.aval.size)
+
+
+def _duplicable(e, producer):
+    """May ``e`` be recomputed inside each of its consumers' kernels?"""
+    name = e.primitive.name
+    if name not in _CHEAP_ARITHMETIC:
+        return False
+    if name == "div" and not _small(e.invars[1], producer):
+        return False
+    if name == "integer_pow" and abs(e.params["y"]) > 3:
+        return False
+    return sum(not _small(x, producer) for x in e.invars) <= 1
+
+
 def _same_index_elementwise(consumer, var):
     return consumer.primitive.name in scalar.EMITTERS and \
         consumer.outvars[0].aval.shape == var.aval.shape
@@ -56,14 +90,18 @@ def _same_index_elementwise(consumer, var):
 def plan(jaxpr):
     """The fusion :class:`Plan` of ``jaxpr``."""
     uses = defaultdict(list)
+    producer = {}
     for e in jaxpr.eqns:
         for v in e.invars:
             if isinstance(v, Var):
                 uses[v].append(e)
+        for v in e.outvars:
+            producer[v] = e
     outs = {v for v in jaxpr.outvars if isinstance(v, Var)}
     kernel = {}                     # eqn -> the root eqn of its kernel, or _MULTI
     depth = defaultdict(int)        # eqn -> nesting depth below its kernel's root
     repeated = defaultdict(bool)    # var -> are its elements read repeatedly?
+    recomputed = defaultdict(int)   # eqn -> length of its chain of recomputed ops
     inlined, roots = {}, []
     for e in reversed(jaxpr.eqns):
         fusible = (e.primitive.name in elemental.RULES and not e.primitive.multiple_results)
@@ -75,6 +113,12 @@ def plan(jaxpr):
             ks = {id(kernel[c]) for c in consumers}
             if _is_cheap(e):
                 kernel[e] = kernel[consumers[0]] if len(ks) == 1 else _MULTI
+                is_root = False
+            elif ((len(ks) > 1 or kernel[consumers[0]] is _MULTI) and not repeated[v]
+                  and max(recomputed[c] for c in consumers) < MAX_RECOMPUTED
+                  and _duplicable(e, producer)):
+                kernel[e] = _MULTI
+                recomputed[e] = 1 + max(recomputed[c] for c in consumers)
                 is_root = False
             elif (len(ks) == 1 and kernel[consumers[0]] is not _MULTI
                   and (len(consumers) == 1
