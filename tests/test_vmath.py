@@ -422,12 +422,33 @@ def test_vector_variants_match_scalar(fname, dtype):
     np.testing.assert_array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}"))
 
 
+def _rare_arguments(fname, rng, n):
+    """float32 arguments that take the general path of a branchy function:
+    sin/cos at least 2**16 (the float64 reduction), exp outside the range
+    of normal results (clamping, two-step scaling), and NaN/inf for all."""
+    sign = rng.choice([-1, 1], n)
+    if fname == "exp":
+        x = np.where(sign < 0, rng.uniform(-110, -86.0001, n), rng.uniform(88.0001, 100, n))
+    else:
+        x = sign * np.exp(rng.uniform(np.log(65536), np.log(2.0 ** 41), n))
+    x[::97] = np.nan
+    x[::89] = np.inf * sign[::89]
+    return x
+
+
+def _usual_arguments(fname, rng, n):
+    lo, hi = (-86, 88) if fname == "exp" else (-100, 100)
+    x = rng.uniform(lo, hi, n)
+    x[:4] = [lo, hi, np.nextafter(np.float32(lo), 0), np.nextafter(np.float32(hi), 0)]
+    return x
+
+
 @pytest.mark.parametrize("lanes", [(16, 8), (8,), (8, 4)])
 @pytest.mark.parametrize("fname", sorted(vmath._BRANCHY_F32))
 def test_branchy_lanes_decide_alone(fname, lanes):
-    """float32 sin/cos as a vector that branches (vmath.call(inline=True)):
+    """float32 functions as vectors that branch (vmath.call(inline=True)):
     each lane gets the bits of the branch-free scalar IR whatever its
-    neighbours need, with arguments that need the float64 reduction placed
+    neighbours need, with arguments that need the general path placed
     alone, in runs, at every position and nowhere."""
     kname = f"k_branchy_{fname}_{'_'.join(map(str, lanes))}"
     text = map_kernel_ir(fname, np.float32, kname, lanes, inline=True)
@@ -436,11 +457,10 @@ def test_branchy_lanes_decide_alone(fname, lanes):
     assert vmath.branchy(fname, ir.FloatType()) and not vmath.branchy(fname, ir.DoubleType())
     rng = np.random.default_rng(3)
     n = 4099
-    small = rng.uniform(-100, 100, n).astype(np.float32)
-    big = (rng.choice([-1, 1], n) * np.exp(rng.uniform(np.log(65536), np.log(2.0 ** 41), n)))
+    usual, rare = _usual_arguments(fname, rng, n), _rare_arguments(fname, rng, n)
     for pick in (np.zeros(n, bool), np.ones(n, bool), rng.random(n) < 0.05,
                  np.arange(n) % 8 == 3, (np.arange(n) // 16) % 2 == 1):
-        x = np.where(pick, big, small).astype(np.float32)
+        x = np.where(pick, rare, usual).astype(np.float32)
         want = run(fname, np.float32, x)
         got = np.empty_like(want)
         kern(got.ctypes.data, x.ctypes.data, n)

@@ -145,6 +145,7 @@ def optimize(module_ref) -> None:
         # (vmath.call(inline=True)) are inlined only now
         late = llvm.create_new_module_pass_manager()
         late.add_always_inliner_pass()
+        late.add_global_dead_code_eliminate_pass()
         late.run(module_ref, pb)
 
 
