@@ -13,6 +13,8 @@ from contextlib import contextmanager
 import numpy as np
 
 from trax import dtypes
+from trax.elision import ReuseTemporaries
+
 from trax.errors import (ConcretizationTypeError, TracerBoolConversionError,
                          TracerIntegerConversionError, TraxTypeError,
                          UnexpectedTracerError, user_source_line)
@@ -88,11 +90,13 @@ def is_array_like(x):
 # ----------------------------------------------------------------------------
 # Eager arrays
 
-class Array(np.ndarray):
+class Array(ReuseTemporaries, np.ndarray):
     """trax's concrete array: a numpy ndarray subclass.
 
     Eager trax operations return Arrays, which numpy uses without a copy.
-    Beyond ndarray it adds JAX's functional update syntax ``x.at[i].set(v)``.
+    Beyond ndarray it adds JAX's functional update syntax ``x.at[i].set(v)``,
+    and its arithmetic operators reuse big temporaries as ndarray's do
+    (:mod:`trax.elision`).
     """
     __array_priority__ = 0
 
