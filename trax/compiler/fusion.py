@@ -11,10 +11,10 @@ loop when that costs no extra work:
   index arithmetic only);
 * it is one cheap arithmetic op (add, mul, compare...; a division only by a
   value smaller than its output) with at most one operand as big as its
-  output: recomputing it in each consumer's
-  loop costs about one instruction per element, materializing it a pass that
-  writes it and one read per consumer. Such recomputed ops nest at most
-  MAX_RECOMPUTED deep (their other operands are materialized);
+  output: recomputing it in each consumer's loop costs about one instruction
+  per element, materializing it a pass that writes it and one read per
+  consumer. Such recomputed ops nest at most MAX_RECOMPUTED deep (their
+  other operands are materialized);
 * it is never inlined into a consumer that reads its elements repeatedly
   (e.g. a broadcast that stretches it) if it does arithmetic.
 
@@ -77,7 +77,7 @@ def _duplicable(e, producer):
         return False
     if name == "div" and not _small(e.invars[1], producer):
         return False
-    if name == "integer_pow" and abs(e.params["y"]) > 3:
+    if name == "integer_pow" and not 0 <= e.params["y"] <= 3:     # (x**-k divides)
         return False
     return sum(not _small(x, producer) for x in e.invars) <= 1
 

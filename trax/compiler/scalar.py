@@ -50,7 +50,7 @@ def _math(b, name, args):
     call to the module's one copy of it when the module sets
     ``trax_vm_lanes`` (a dict: bytes per element -> vector lane counts; see
     codegen.Codegen and vmath.call); or, for the functions whose vector form
-    branches (vmath.BRANCHY), a call that is inlined after vectorization."""
+    branches (vmath.branchy), a call that is inlined after vectorization."""
     ty = args[0].type
     if ty == ir.HalfType():
         wide = [b.fpext(a, ir.FloatType()) for a in args]
