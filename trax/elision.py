@@ -37,17 +37,19 @@ _SCALARS = (int, float, complex, bool, np.generic)
 #: how many times a temporary's buffer was reused (for tests)
 reused = 0
 
+_refcount = getattr(sys, "getrefcount", None)
+
 
 class _Probe:
     def __sub__(self, other):
-        return sys.getrefcount(self)
+        return _refcount(self)
 
 
 def _temporary_refs():
     """The reference count an operator method sees for a temporary left
     operand (None if a named operand shows the same count, or if this Python
     has no reference counts)."""
-    if not hasattr(sys, "getrefcount") or _BINARY_OP is None:
+    if _refcount is None or _BINARY_OP is None:
         return None
     named = _Probe()
     n = named - 0
@@ -56,6 +58,9 @@ def _temporary_refs():
 
 
 _TEMPORARY = _temporary_refs()
+if _TEMPORARY is None:
+    def _refcount(a):       # (never equal to _TEMPORARY: nothing is reused)
+        return -1
 
 
 def _base_refs(a):
@@ -81,9 +86,9 @@ def _sole_owner(a):
             and sys.getrefcount(base) == _SOLE_BASE)
 
 
-def _reusable(a, refs, other, frame):
-    if refs != _TEMPORARY or _TEMPORARY is None:
-        return False
+def _reusable(a, other, frame):
+    """Given that ``a`` showed a temporary's reference count: may the
+    operator called from ``frame`` write its result into ``a``?"""
     if frame.f_code.co_code[frame.f_lasti] != _BINARY_OP:
         return False
     if not a.flags.writeable or a.nbytes < MIN_BYTES or not _sole_owner(a):
@@ -95,18 +100,18 @@ def _reusable(a, refs, other, frame):
             and np.broadcast_shapes(a.shape, np.shape(other)) == a.shape)
 
 
-def _into(a, ufunc, x, y):
+def _into(a, ufunc, *operands):
     global reused
     reused += 1
-    return ufunc(x, y, out=a)
+    return ufunc(*operands, out=a)
 
 
 def _operator(ufunc, name, reflected):
     base = getattr(np.ndarray, name)
 
     def op(self, other):
-        refs = sys.getrefcount(self)        # first, as _Probe reads it
-        if _reusable(self, refs, other, sys._getframe(1)):
+        # (the count is read first, as _Probe reads it)
+        if _refcount(self) == _TEMPORARY and _reusable(self, other, sys._getframe(1)):
             return _into(self, ufunc, other, self) if reflected else \
                 _into(self, ufunc, self, other)
         return base(self, other)
@@ -115,11 +120,9 @@ def _operator(ufunc, name, reflected):
 
 
 def _pow(self, other):
-    refs = sys.getrefcount(self)
-    if type(other) is int and other == 2 and _reusable(self, refs, other, sys._getframe(1)):
-        global reused
-        reused += 1
-        return np.square(self, out=self)       # what ndarray's ** 2 computes
+    if (_refcount(self) == _TEMPORARY and type(other) is int and other == 2
+            and _reusable(self, other, sys._getframe(1))):
+        return _into(self, np.square, self)     # what ndarray's ** 2 computes
     return np.ndarray.__pow__(self, other)
 
 
