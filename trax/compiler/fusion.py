@@ -11,10 +11,12 @@ loop when that costs no extra work:
   index arithmetic only);
 * it is one cheap arithmetic op (add, mul, compare...; a division only by a
   value smaller than its output) with at most one operand as big as its
-  output: recomputing it in each consumer's loop costs about one instruction
-  per element, materializing it a pass that writes it and one read per
-  consumer. Such recomputed ops nest at most MAX_RECOMPUTED deep (their
-  other operands are materialized);
+  output, and at least RECOMPUTE_MIN elements: recomputing it in each
+  consumer's loop costs about one instruction per element, materializing it
+  a pass that writes it and one read per consumer. Such recomputed ops nest
+  at most MAX_RECOMPUTED deep (their other operands are materialized).
+  Smaller arrays stay in cache anyway, and the copies would only cost
+  compile time;
 * it is never inlined into a consumer that reads its elements repeatedly
   (e.g. a broadcast that stretches it) if it does arithmetic.
 
@@ -31,6 +33,7 @@ from trax.compiler import elemental, scalar
 _MULTI = object()       # "consumed by several kernels"
 MAX_DEPTH = 48          # longer chains are split (the emitter recurses per level)
 MAX_RECOMPUTED = 3      # chains of ops recomputed in several kernels
+RECOMPUTE_MIN = 1 << 18  # elements (1 MiB of float32: beyond L2)
 
 
 class Plan:
@@ -73,7 +76,7 @@ def _small(x, producer):
 def _duplicable(e, producer):
     """May ``e`` be recomputed inside each of its consumers' kernels?"""
     name = e.primitive.name
-    if name not in _CHEAP_ARITHMETIC:
+    if name not in _CHEAP_ARITHMETIC or e.outvars[0].aval.size < RECOMPUTE_MIN:
         return False
     if name == "div" and not _small(e.invars[1], producer):
         return False
