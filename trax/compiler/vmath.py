@@ -1009,7 +1009,7 @@ def call(builder: ir.IRBuilder, name: str, args, lanes=(), inline=False) -> ir.V
     take their lanes of the result. With ``inline``, the vector versions are
     ``alwaysinline``: the loop vectorizer still sees a call, and
     engine.optimize inlines the vector call it makes (so a vector body may
-    branch, see _E.where_all, without a call per vector). Call
+    branch, see _E.if_all, without a call per vector). Call
     :func:`finish` on the module before printing it."""
     canon = _ALIASES.get(name, name)
     if canon not in _IMPL:
@@ -1092,8 +1092,8 @@ def _outlined(module, canon, ty, lanes, inline):
 
 
 def finish(module) -> None:
-    """Keep the vector variants made by :func:`call` alive until the loop
-    vectorizer has seen them (``@llvm.compiler.used``)."""
+    """Keep the vector variants made by :func:`call` that nothing calls yet
+    alive until the loop vectorizer has seen them (``@llvm.compiler.used``)."""
     used = module.__dict__.pop("_trax_vm_used", [])
     if not used:
         return
