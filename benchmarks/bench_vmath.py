@@ -14,7 +14,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from llvmlite import ir  # noqa: E402
 
-from trax.compiler import engine, scalar, vmath  # noqa: E402
+from trax.compiler import engine, scalar  # noqa: E402
 from trax.compiler.vmath_kernels import map_kernel  # noqa: E402
 
 
@@ -41,10 +41,8 @@ def main():
     print(f"cpu: {engine.host_info()['cpu']}  n={n} float32  (median of 7 runs)")
     print(f"{'func':6s} {'trax ms':>9s} {'numpy ms':>9s} {'numpy out= ms':>14s} {'speedup':>8s}")
     for name, x in inputs.items():
-        # as jit compiles it (see scalar._math)
-        branchy = vmath.branchy(name, ir.FloatType())
-        k = map_kernel(name, np.float32, scalar.math_lanes()[4] if branchy else None,
-                       inline=branchy)[0]
+        lanes = scalar.branchy_lanes(name, ir.FloatType())      # as jit compiles it
+        k = map_kernel(name, np.float32, lanes, inline=lanes is not None)[0]
         out = np.empty_like(x)
         o2 = np.empty_like(x)
         t_ours = median_time(lambda: k(out.ctypes.data, x.ctypes.data, n))

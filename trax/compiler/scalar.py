@@ -45,6 +45,19 @@ def math_lanes():
     return {size: tuple(w // (8 * size) for w in widths) for size in (4, 8)}
 
 
+def branchy_lanes(name, ty):
+    """The lane counts with which ``name`` over ``ty`` goes through
+    ``vmath.call(..., inline=True)`` (its vector form branches, see
+    vmath.branchy), or None when inline IR is used."""
+    if not vmath.branchy(name, ty):
+        return None
+    return math_lanes()[_bytes(ty)]
+
+
+def _bytes(ty):
+    return 8 if isinstance(ty, ir.DoubleType) else 4
+
+
 def _math(b, name, args):
     """A vmath function, computing half precision in float: inline IR; or a
     call to the module's one copy of it when the module sets
@@ -55,13 +68,13 @@ def _math(b, name, args):
     if ty == ir.HalfType():
         wide = [b.fpext(a, ir.FloatType()) for a in args]
         return b.fptrunc(_math(b, name, wide), ir.HalfType())
-    size = 8 if isinstance(ty, ir.DoubleType) else 4
     lanes = getattr(b.module, "trax_vm_lanes", None)
     if lanes is not None:
         loops.fold_tail(b)
-        return vmath.call(b, name, args, lanes[size])
-    if vmath.branchy(name, ty):
-        return vmath.call(b, name, args, math_lanes()[size], inline=True)
+        return vmath.call(b, name, args, lanes[_bytes(ty)])
+    branchy = branchy_lanes(name, ty)
+    if branchy is not None:
+        return vmath.call(b, name, args, branchy, inline=True)
     return vmath.emit(b, name, args)
 
 
