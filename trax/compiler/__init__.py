@@ -74,7 +74,7 @@ def _compile(jaxpr, jaxpr_text):
     dkey = cache.disk_key(f"{_FINGERPRINT} blas={has_blas}\n{jaxpr_text}",
                           host.signature())
     name = f"trax_{dkey[:32]}"
-    names = [name, name + "_py"]
+    names = [name, name + "_py", name + "_ws"]
 
     def source():
         from trax.compiler import fusion, kernels
@@ -82,7 +82,7 @@ def _compile(jaxpr, jaxpr_text):
         plan = fusion.plan(jaxpr)
         ir_text = Codegen(jaxpr).generate(plan, kernels)
         ir_text = ir_text.replace(f'@"{ENTRY}"', f'@"{name}"').replace(
-            f'@"{ENTRY}_py"', f'@"{name}_py"')
+            f'@"{ENTRY}_py"', f'@"{name}_py"').replace(f'@"{ENTRY}_ws"', f'@"{name}_ws"')
         return ir_text, fusion.kernel_summary(jaxpr, plan)
 
     addresses = _loaded.get(name)
@@ -90,8 +90,8 @@ def _compile(jaxpr, jaxpr_text):
         addresses = _loaded[name] = _load(dkey, source, names)
     cache.stats["compile_seconds"] += time.perf_counter() - start
     n_args = len(jaxpr.invars) + len(jaxpr.constvars) + len(jaxpr.outvars)
-    return Compiled(addresses[name], addresses[name + "_py"], name, source, jaxpr_text,
-                    n_args)
+    return Compiled(addresses[name], addresses[name + "_py"], addresses[name + "_ws"],
+                    name, source, jaxpr_text, n_args)
 
 
 def _product_dtypes(jaxpr):

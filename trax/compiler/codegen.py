@@ -1,10 +1,13 @@
 """LLVM IR generation: one native entry function per jaxpr.
 
-The entry is ``void trax_entry(i8* noalias a0, ..., i8* noalias aN)`` with one
-pointer per jaxpr input, then per constant, then per output (outputs are
-allocated by the caller); ``trax_entry_py`` takes the numpy arrays themselves. Every kernel of the fusion plan is emitted inline
-into it, in program order; temporaries are stack slots when tiny and heap
-buffers (``aligned_alloc``/``free``) otherwise, freed at the end.
+The entry is ``void trax_entry(i8* noalias a0, ..., i8* noalias aN, i8* ws)``
+with one pointer per jaxpr input, then per constant, then per output (outputs
+are allocated by the caller), then the workspace: a 64-byte aligned block of
+``trax_entry_ws()`` bytes (may be null when that is 0) that holds every
+temporary too big for the stack, at offsets fixed at compile time (see
+workspace.py). ``trax_entry_py`` takes the numpy arrays themselves (the
+workspace too, when there is one). Every kernel of the fusion plan is
+emitted inline into the entry, in program order.
 
 :class:`Codegen` is the context the lowering rules see: ``ctx.b`` (the
 builder), ``ctx.read(var, index)``, ``ctx.buffer(var)``, ``ctx.scope()``,
@@ -22,6 +25,7 @@ from trax.compiler.irtypes import (I8P, I32, I64, VOID, const, from_mem, i64, me
                                    to_mem)
 from trax.compiler.layout import DATA
 from trax.compiler.loops import loop, nest
+from trax.compiler.workspace import Workspace
 
 ENTRY = "trax_entry"
 _STACK_BYTES = 256          # temporaries up to this size live on the stack
@@ -83,10 +87,11 @@ class Codegen:
     def __init__(self, jaxpr):
         self.jaxpr = jaxpr
         self.module = ir.Module(name="trax")
-        n = len(jaxpr.invars) + len(jaxpr.constvars) + len(jaxpr.outvars)
+        n = len(jaxpr.invars) + len(jaxpr.constvars) + len(jaxpr.outvars) + 1
         fn = ir.Function(self.module, ir.FunctionType(VOID, [I8P] * n), ENTRY)
         for a in fn.args:
             a.add_attribute("noalias")
+        self.workspace = Workspace()
         fn.attributes.add("nounwind")
         # the _py trampoline calls it: one copy of the body, not two
         fn.attributes.add("noinline")
@@ -151,10 +156,7 @@ class Codegen:
             with self.b.goto_block(self.allocas):
                 ptr = self.b.alloca(ty, size=max(aval.size, 1))
             return Buffer(ptr, aval)
-        size = (nbytes + 63) // 64 * 64
-        raw = self.b.call(self._libc("aligned_alloc", I8P, [I64, I64]), [i64(64), i64(size)])
-        self.heap.append(raw)
-        return Buffer(self.b.bitcast(raw, ty.as_pointer()), aval)
+        return Buffer(self._take(nbytes, ty), aval)
 
     def _prefetch_rows(self, grp, r):
         """Prefetch the next row of every array a row group streams from
@@ -188,15 +190,18 @@ class Codegen:
                 ptr = self.b.alloca(ty, size=max(row_size, 1))
                 ptr.align = 64
             return RowBuffer(ptr, aval, row_size)
-        size = (nbytes + 63) // 64 * 64
-        raw = self.b.call(self._libc("aligned_alloc", I8P, [I64, I64]), [i64(64), i64(size)])
-        self.heap.append(raw)
-        return RowBuffer(self.b.bitcast(raw, ty.as_pointer()), aval, row_size)
+        return RowBuffer(self._take(nbytes, ty), aval, row_size)
 
-    def free_heap(self, raws):
-        free = self._libc("free", VOID, [I8P])
-        for raw in raws:
-            self.b.call(free, [raw])
+    def _take(self, nbytes, ty):
+        """A ``ty*`` to ``nbytes`` of the workspace, until free_heap gives it back."""
+        offset = self.workspace.take(nbytes)
+        self.heap.append((offset, nbytes))
+        return self.b.bitcast(self.b.gep(self.fn.args[-1], [i64(offset)], inbounds=True),
+                              ty.as_pointer())
+
+    def free_heap(self, taken):
+        for offset, nbytes in taken:
+            self.workspace.give(offset, nbytes)
 
     def _libc(self, name, ret, args):
         fn = self.module.globals.get(name)
@@ -337,22 +342,31 @@ class Codegen:
         with b.goto_block(self.allocas):
             b.branch(self.fn.blocks[1])
         self._trampoline()
+        self._workspace_size()
         vmath.finish(self.module)
         return str(self.module)
 
     def _trampoline(self):
         """``trax_entry_py(PyObject* a0, ...)``: the entry called with numpy
         arrays; it reads each array's data pointer (a field at a fixed offset
-        of numpy's object struct, checked at import by executable.py)."""
-        n = len(self.fn.args)
+        of numpy's object struct, checked at import by executable.py). It
+        takes the workspace as an array too, when there is one."""
+        n = len(self.fn.args) - (self.workspace.size == 0)
         fn = ir.Function(self.module, ir.FunctionType(VOID, [I8P] * n), ENTRY + "_py")
         b = ir.IRBuilder(fn.append_basic_block())
         ptrs = []
         for a in fn.args:
             field = b.bitcast(b.gep(a, [i64(DATA)]), I8P.as_pointer())
             ptrs.append(b.load(field))
+        if self.workspace.size == 0:
+            ptrs.append(ir.Constant(I8P, None))
         b.call(self.fn, ptrs)
         b.ret_void()
+
+    def _workspace_size(self):
+        """``i64 trax_entry_ws()``: the bytes of workspace the entry needs."""
+        fn = ir.Function(self.module, ir.FunctionType(I64, []), ENTRY + "_ws")
+        ir.IRBuilder(fn.append_basic_block()).ret(i64(self.workspace.size))
 
 
 def _last_uses(plan, extra_reads):

@@ -217,12 +217,12 @@ def _build(exe, args, avals, out_avals, out_tuple, fallback, unique):
     cp = g.ptr("counter", ctypes.addressof(counter), I64)
     g.b.store(g.b.add(g.b.load(cp), ir.Constant(I64, 1)), cp)
     outs = _new_outputs(g, out_avals)
-    _call_entry(g, exe, data, outs, list(avals) + list(out_avals))
+    workspace = _call_entry(g, exe, data, outs, list(avals) + list(out_avals))
     _return(g, outs, out_tuple)
     _miss(g, fallback)
     address = _load(g)
     keep = (exe, fallback, [x.dtype for x in args if isinstance(x, np.ndarray)],
-            [np.dtype(a.dtype) for a in out_avals])
+            [np.dtype(a.dtype) for a in out_avals], workspace)
     return _wrap(address, g.fn.name, keep, counter, fallback)
 
 
@@ -294,10 +294,30 @@ def _new_outputs(g, out_avals):
 
 
 def _call_entry(g, exe, data, outs, avals):
-    """One call of the compiled entry; without the GIL when it is long."""
+    """One call of the compiled entry; without the GIL when it is long.
+    Returns what the dispatcher must keep alive: its own workspace and the
+    flag that marks it in use (a call that finds it in use, in another
+    thread, is a miss: the Python path takes a workspace from the pool)."""
     b = g.b
     ptrs = data + [g.ptr(f"const{k}", c.ctypes.data) for k, c in enumerate(exe._consts)] + \
         [g.field(o, DATA, I8P) for o in outs]
+    nbytes = exe.compiled.workspace_bytes
+    keep = None
+    if nbytes:
+        keep = ws, busy = exe.compiled.take_workspace(), ctypes.c_int8(0)
+        flag = g.ptr("ws_busy", ctypes.addressof(busy), I8)
+        in_use, free = g.fn.append_basic_block(), g.fn.append_basic_block()
+        b.cbranch(b.icmp_unsigned("!=", b.load(flag), ir.Constant(I8, 0)), in_use, free)
+        b.position_at_end(in_use)
+        decref = g.capi("Py_DecRef", VOID, [I8P])
+        for o in outs:
+            b.call(decref, [o])
+        b.branch(g.miss)
+        b.position_at_end(free)
+        b.store(ir.Constant(I8, 1), flag)       # the GIL is held: no other thread is here
+        ptrs.append(g.ptr("ws", ws.ctypes.data))
+    else:
+        ptrs.append(ir.Constant(I8P, None))
     entry = g.extern("entry", exe.compiled.address, VOID, [I8P] * len(ptrs))
     release = sum(int(np.prod(a.shape)) for a in avals) >= _RELEASE_GIL_ELEMENTS
     if release:
@@ -305,6 +325,9 @@ def _call_entry(g, exe, data, outs, avals):
     b.call(entry, ptrs)
     if release:
         b.call(g.capi("PyEval_RestoreThread", VOID, [I8P]), [state])
+    if nbytes:
+        b.store(ir.Constant(I8, 0), flag)
+    return keep
 
 
 def _return(g, outs, out_tuple):
