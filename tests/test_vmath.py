@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from llvmlite import ir
 
+import trax
+import trax.numpy as tnp
 from trax.compiler import engine, vmath
 from trax.compiler.vmath_kernels import map_kernel, map_kernel_ir
 
@@ -470,8 +472,9 @@ def test_branchy_lanes_decide_alone(fname, lanes):
 @pytest.mark.parametrize("lanes", [(16, 8), (8,), (4, 2)])
 @pytest.mark.parametrize("fname", ["sin", "pow"])
 def test_outlined_has_one_body(fname, lanes):
-    """Only the widest vector version of an outlined function has a body; the
-    scalar and narrower versions call it (same bits, every remainder length)."""
+    """Only the widest vector version of an outlined function has a body (or,
+    for sin, calls the body it shares with cos); the scalar and narrower
+    versions call it (same bits, every remainder length)."""
     kname = f"k_one_body_{fname}_{'_'.join(map(str, lanes))}"
     text = map_kernel_ir(fname, np.float32, kname, lanes)
     width = max(lanes)
@@ -479,10 +482,14 @@ def test_outlined_has_one_body(fname, lanes):
             re.findall(r'define internal [^\n]*?@"(trax_vm_\w+)"\([^\n]*\n\{\n(.*?)\n\}',
                                text, flags=re.S)}
     wide = f"trax_vm_{fname}_f32_v{width}"
-    assert set(defs) == {f"trax_vm_{fname}_f32"} | {f"trax_vm_{fname}_f32_v{n}" for n in lanes}
+    # sin's widest version calls the body that it shares with cos
+    bodies = {f"trax_vm_trig_f32_v{width}"} if fname == "sin" else {wide}
+    assert set(defs) == {f"trax_vm_{fname}_f32"} | {f"trax_vm_{fname}_f32_v{n}" for n in lanes} \
+        | bodies
     for name, body in defs.items():
-        if name != wide:
-            assert f'@"{wide}"' in body and body.count("\n") < 8, name
+        if name not in bodies:
+            callee = next(iter(bodies)) if name == wide else wide
+            assert f'@"{callee}"' in body and body.count("\n") < 10, name
     kern = object_kernel(fname, text, kname)
     rng = np.random.default_rng(2)
     for n in (1, 3, 8, 15, 17, 33):
@@ -493,3 +500,26 @@ def test_outlined_has_one_body(fname, lanes):
         got = np.empty_like(want)
         kern(got.ctypes.data, *[x.ctypes.data for x in xs], n)
         np.testing.assert_array_equal(got.view("u4"), want.view("u4"))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_outlined_sin_and_cos_share_one_body(dtype):
+    """A jitted function with many sin and cos calls (outlined math) emits
+    one trig body for both, with the bits of sin and cos compiled alone."""
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.normal(size=3000) * s for s in (1, 1e3, 7e4, 1e9)]
+                       + [np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 65536.0, -65535.9])])
+    x = x.astype(dtype)
+
+    def many(v):
+        return [f(v * k) for k in (1, 2, 3, 4, 5) for f in (tnp.sin, tnp.cos)]
+    lowered = trax.jit(many).lower(x)
+    opt = lowered.as_text("llvm_optimized")
+    tag = "f32" if dtype == np.float32 else "f64"
+    assert len(re.findall(rf'define internal [^\n]*@"?trax_vm_trig_{tag}_v\d+', opt)) == 1
+    got = lowered.compile()(x)
+    for k in (1, 2, 3, 4, 5):
+        xk = x * dtype(k)
+        for j, f in enumerate((tnp.sin, tnp.cos)):
+            want = np.asarray(trax.jit(f)(xk))
+            np.testing.assert_array_equal(np.asarray(got[2 * (k - 1) + j]), want)

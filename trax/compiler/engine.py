@@ -150,7 +150,10 @@ def optimize(module_ref) -> None:
 
 
 def _defined_functions(mod) -> list[str]:
-    return [f.name for f in mod.functions if not f.is_declaration]
+    """The functions ``mod`` defines for other modules to see (internal ones
+    are local to its object code and may repeat in other modules)."""
+    local = (llvm.Linkage.internal, llvm.Linkage.private)
+    return [f.name for f in mod.functions if not f.is_declaration and f.linkage not in local]
 
 
 def compile_ir(ir_text: str, names) -> dict:

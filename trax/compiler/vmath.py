@@ -1029,9 +1029,50 @@ def _function(module, fname, ty, arity, inline=False):
 
 
 def _define(module, fname, canon, ty, inline=False):
+    if canon in _QUADRANT_SHIFT and not inline:
+        return _define_trig(module, fname, canon, ty)
     fn = _function(module, fname, ty, ARITY[canon], inline)
     b = ir.IRBuilder(fn.append_basic_block())
     b.ret(emit(b, canon, list(fn.args), branchy=True))
+    return fn
+
+
+# Outlined sin and cos share one body per module and type: cos x is the
+# sine of |x|'s reduction (r, q) taken one quadrant on, (r, q + 1), with the
+# same bits as _cos (see _sin_reduced/_cos_reduced). A module calling both
+# then optimizes and emits that body once, not twice.
+_QUADRANT_SHIFT = {"sin": 0, "cos": 1}
+
+
+def _define_trig(module, fname, canon, ty):
+    """``fname(x)``: sin or cos through the module's shared body."""
+    fn = _function(module, fname, ty, 1)
+    b = ir.IRBuilder(fn.append_basic_block())
+    e = _E(b, ty)
+    x, = fn.args
+    shift = e.const(e.vec(ir.IntType(32)), _QUADRANT_SHIFT[canon])
+    v = b.call(_shared_trig(module, ty), [e.abs(x), shift])
+    b.ret(e.mulsign(v, x) if canon == "sin" else v)
+    return fn
+
+
+def _shared_trig(module, ty):
+    """``trax_vm_trig_*(a, shift)``: for a = |x|, the sine of a's reduction
+    (r, q) taken at quadrant q + shift."""
+    tag = "f64" if isinstance(getattr(ty, "element", ty), ir.DoubleType) else "f32"
+    fname = f"trax_vm_trig_{tag}" + (f"_v{ty.count}" if isinstance(ty, ir.VectorType) else "")
+    fn = module.globals.get(fname)
+    if fn is not None:
+        return fn
+    e0 = _E(ir.IRBuilder(), ty)
+    fn = ir.Function(module, ir.FunctionType(ty, [ty, e0.vec(ir.IntType(32))]), fname)
+    fn.linkage = "internal"
+    for a in ("noinline", "nounwind", "readnone"):
+        fn.attributes.add(a)
+    b = ir.IRBuilder(fn.append_basic_block())
+    e = _E(b, ty, branchy=True)
+    a, shift = fn.args
+    b.ret(_reduced(e, a, lambda r, q, ok: _sin_reduced(e, r, b.add(q, shift), ok)))
     return fn
 
 
