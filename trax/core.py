@@ -412,8 +412,10 @@ def new_dynamic(main):
 
 
 def find_top_trace(xs):
-    top = max((x._trace.main for x in xs if isinstance(x, Tracer)),
-              default=trace_stack[0], key=lambda m: m.level)
+    top = trace_stack[0]
+    for x in xs:
+        if isinstance(x, Tracer) and x._trace.main.level > top.level:
+            top = x._trace.main
     if _dynamic_main is not None and _dynamic_main.level > top.level:
         top = _dynamic_main
     if top.level >= len(trace_stack) or trace_stack[top.level] is not top:

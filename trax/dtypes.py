@@ -59,8 +59,21 @@ def result_type(*avals):
     ones only decide the kind (bool < int < float) when they are of a higher
     kind than every strong one. The result is weak only if every input is.
     """
-    strong = [a.dtype for a in avals if not a.weak_type]
-    weak = [a.dtype for a in avals if a.weak_type]
+    key = tuple((a.dtype, a.weak_type) for a in avals)
+    out = _result_types.get(key)
+    if out is None:
+        out = _promote(key)
+        if len(_result_types) < 4096:
+            _result_types[key] = out
+    return out
+
+
+_result_types = {}      # ((dtype, weak), ...) -> (dtype, weak): np.result_type is slow
+
+
+def _promote(dtypes_and_weak):
+    strong = [d for d, w in dtypes_and_weak if not w]
+    weak = [d for d, w in dtypes_and_weak if w]
     if not strong:
         return np.result_type(*weak), True
     standins = [_WEAK_STANDIN[d.kind] for d in weak]

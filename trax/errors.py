@@ -9,12 +9,20 @@ def user_frame():
     """The innermost stack frame outside the trax package (the user's line)."""
     f = sys._getframe(1)
     while f is not None:
-        fname = f.f_code.co_filename
-        if not (fname.startswith(_TRAX_DIR) or fname.startswith("<frozen")
-                or "contextlib" in fname):
+        inside = _inside.get(f.f_code)
+        if inside is None:
+            if len(_inside) > 8192:
+                _inside.clear()
+            fname = f.f_code.co_filename
+            inside = _inside[f.f_code] = (fname.startswith(_TRAX_DIR) or
+                                          fname.startswith("<frozen") or "contextlib" in fname)
+        if not inside:
             return f
         f = f.f_back
     return None
+
+
+_inside = {}    # code object -> is it trax's own (or contextlib's)? (every traced op asks)
 
 
 def user_source_line():
