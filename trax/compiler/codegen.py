@@ -76,8 +76,12 @@ class RowBuffer(Buffer):
     def pointer(self, b, index):
         if self.row_size == 1:
             return self.ptr
-        start = b.mul(self.row, i64(self.row_size), flags=("nuw", "nsw"))
-        off = b.sub(index.linear(b), start, flags=("nuw", "nsw"))
+        dims = index.known_dims()
+        if dims is not None and len(dims) == 2:
+            off = dims[1]
+        else:
+            start = b.mul(self.row, i64(self.row_size), flags=("nuw", "nsw"))
+            off = b.sub(index.linear(b), start, flags=("nuw", "nsw"))
         return b.gep(self.ptr, [off], inbounds=True)
 
 
@@ -248,7 +252,9 @@ class Codegen:
                     return
                 base = self.b.mul(r, i64(row_size), flags=("nuw", "nsw"))
                 with loop(self.b, row_size, "j") as j, self.scope():
-                    yield Index(shape, linear=self.b.add(base, j, flags=("nuw", "nsw")))
+                    linear = self.b.add(base, j, flags=("nuw", "nsw"))
+                    # a 2-d kernel knows its per-axis indices too: no division
+                    yield Index(shape, dims=[r, j] if len(inner) == 1 else None, linear=linear)
             else:
                 with nest(self.b, inner) as dims, self.scope():
                     yield Index(shape, dims=[r] + dims)

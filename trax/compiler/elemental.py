@@ -41,6 +41,10 @@ class Index:
             self._dims = split_index(b, self._linear, self.shape)
         return self._dims
 
+    def known_dims(self):
+        """The per-axis indices if they are already known, else None."""
+        return self._dims
+
     def linear(self, b):
         if self._linear is None:
             self._linear = linear_index(b, self._dims, self.shape)

@@ -67,9 +67,16 @@ def loop(b, count, name="i"):
     """``for i in range(count)``: emit the body inside the ``with`` block;
     yields ``i`` (an i64 value). The builder ends after the loop."""
     me = _Loop(count if isinstance(count, int) else None)
-    count = i64(count) if isinstance(count, int) else count
     module = b.module
     stack = _stack(module)
+    if me.trips == 1:               # straight-line code: nothing for LLVM to simplify
+        stack.append(me)
+        try:
+            yield i64(0)
+        finally:
+            stack.pop()
+        return
+    count = i64(count) if isinstance(count, int) else count
     pre = b.block
     head = b.append_basic_block(f"{name}.head")
     body = b.append_basic_block(f"{name}.body")
