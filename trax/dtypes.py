@@ -27,7 +27,11 @@ _WEAK_STANDIN = {"b": False, "i": 0, "u": 0, "f": 0.0}
 
 def short_name(dtype):
     """The jaxpr printer's name for a dtype, e.g. ``f32``."""
-    return _SHORT[np.dtype(dtype).name]
+    name = _SHORT_BY_DTYPE.get(dtype)
+    return name if name is not None else _SHORT[np.dtype(dtype).name]
+
+
+_SHORT_BY_DTYPE = {np.dtype(k): v for k, v in _SHORT.items()}   # dtype.name is slow
 
 
 def canonicalize(dtype):
