@@ -326,7 +326,7 @@ def test_elementwise_chain_fuses_into_one_loop():
     kernels = exe.as_text("kernels").splitlines()
     assert len(kernels) == 1 and kernels[0].startswith("exp <-"), kernels
     ir_text = exe.as_text("llvm")
-    assert ir_text.count(".head:") == 1          # one loop
+    assert ir_text.count(".body:") == 1          # one loop
     assert "llvm.exp" not in ir_text and "@tanh" not in ir_text
     assert re.search(r"<(8|16) x float>", exe.as_text("llvm_optimized"))   # vectorized
 
@@ -336,7 +336,7 @@ def test_reduction_of_fused_expression_is_one_vectorized_loop():
                                          lax.mul(lax.sin(x), 0.5)), (0,))
     exe = check(f, rand((1001,), np.float32), rtol=1e-4)
     assert exe.as_text("kernels").splitlines()[0].startswith("reduce_sum <-")
-    assert exe.as_text("llvm").count(".head:") == 1
+    assert exe.as_text("llvm").count(".body:") == 1
     assert re.search(r"<(8|16) x float>", exe.as_text("llvm_optimized"))
 
 
