@@ -672,3 +672,33 @@ def test_large_arrays_keep_inline_math():
     x = np.ones(codegen._OUTLINE_WORK // 8 + 1, np.float32)
     cj = trax.make_jaxpr(_math_chain(4))(x)
     assert_math_inline(compile_jaxpr(cj))
+
+
+def test_many_loop_modules_skip_loop_strength_reduction(monkeypatch):
+    """A module with more than LSR_MAX_LOOPS loops is emitted without LLVM's
+    loop strength reduction; fewer loops keep it. Results are the same."""
+    import trax.compiler as C
+    from trax.compiler import engine
+    seen = []
+    emit = engine.emit_object
+    monkeypatch.setattr(engine, "emit_object",
+                        lambda text, strength_reduce=True: seen.append(strength_reduce) or
+                        emit(text, strength_reduce))
+
+    def rows(x, n):       # n row-wise reductions: a loop nest each
+        return [lax.reduce_sum(lax.mul(x, float(k + 2)), (1,)) for k in range(n)]
+    x = rand((7, 13), np.float32)
+    for n, reduce in ((2, True), (C.LSR_MAX_LOOPS + 1, False)):
+        exe = check(lambda v: rows(v, n), x, rtol=1e-5)
+        assert exe.compiled.loops > C.LSR_MAX_LOOPS or reduce
+        assert seen[-1] is reduce
+
+
+def test_emit_without_strength_reduction_leaves_llvm_as_it_was():
+    from trax.compiler import engine
+    x = rand((64, 33), np.float32)
+    text = trax.jit(lambda a, b: a[:, :32] * b[:, 1:] + a[:, 1:]).lower(x, x).as_text("llvm")
+    before = engine.emit_object(text)
+    without = engine.emit_object(text, strength_reduce=False)
+    assert engine.emit_object(text) == before
+    assert without != before

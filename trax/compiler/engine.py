@@ -197,22 +197,31 @@ def optimized_ir(ir_text: str) -> str:
         return str(mod)
 
 
-def assembly(ir_text: str) -> str:
-    """Optimized host assembly for ``ir_text`` (nothing is added to the engine)."""
+def assembly(ir_text: str, strength_reduce: bool = True) -> str:
+    """Optimized host assembly for ``ir_text`` (nothing is added to the
+    engine); ``strength_reduce`` as for :func:`emit_object`."""
+    return _emit(ir_text, strength_reduce, lambda tm, mod: tm.emit_assembly(mod))
+
+
+def emit_object(ir_text: str, strength_reduce: bool = True) -> bytes:
+    """Optimized relocatable object code (ELF on Linux) for ``ir_text``.
+    ``strength_reduce=False`` leaves out LLVM's loop strength reduction (set
+    through LLVM's global ``-disable-lsr`` option for this call only)."""
+    return _emit(ir_text, strength_reduce, lambda tm, mod: bytes(tm.emit_object(mod)))
+
+
+def _emit(ir_text, strength_reduce, emit):
     s = _get()
     with _lock:
         mod = _parse(ir_text)
         optimize(mod)
-        return s.tm.emit_assembly(mod)
-
-
-def emit_object(ir_text: str) -> bytes:
-    """Optimized relocatable object code (ELF on Linux) for ``ir_text``."""
-    s = _get()
-    with _lock:
-        mod = _parse(ir_text)
-        optimize(mod)
-        return bytes(s.tm.emit_object(mod))
+        if strength_reduce:
+            return emit(s.tm, mod)
+        llvm.set_option("trax", "-disable-lsr=true")
+        try:
+            return emit(s.tm, mod)
+        finally:
+            llvm.set_option("trax", "-disable-lsr=false")
 
 
 def load_object(data: bytes, names) -> dict:

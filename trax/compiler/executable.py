@@ -45,7 +45,7 @@ class Compiled:
     def __init__(self, address, py_address, ws_address, name, source, jaxpr_text, n_args):
         self.address = address
         self.name = name
-        self._source = source       # () -> (LLVM IR text, kernel summary)
+        self._source = source       # () -> (LLVM IR text, kernel summary, loop count)
         self._text = None
         self.jaxpr_text = jaxpr_text
         self.workspace_bytes = ctypes.CFUNCTYPE(ctypes.c_int64)(ws_address)()
@@ -67,17 +67,14 @@ class Compiled:
         self._pool.append(ws)
 
 
-    @property
-    def ir_text(self):
+    def _generated(self, k):
         if self._text is None:
             self._text = self._source()
-        return self._text[0]
+        return self._text[k]
 
-    @property
-    def kernels(self):
-        if self._text is None:
-            self._text = self._source()
-        return self._text[1]
+    ir_text = property(lambda self: self._generated(0))
+    kernels = property(lambda self: self._generated(1))
+    loops = property(lambda self: self._generated(2))
 
 
 class Executable:
@@ -171,8 +168,11 @@ class Executable:
             return "\n".join(c.kernels)
         if kind == "llvm":
             return c.ir_text
-        if kind in ("llvm_optimized", "asm"):
+        if kind == "llvm_optimized":
             from trax.compiler import engine
-            return (engine.assembly if kind == "asm" else engine.optimized_ir)(c.ir_text)
+            return engine.optimized_ir(c.ir_text)
+        if kind == "asm":
+            from trax.compiler import LSR_MAX_LOOPS, engine
+            return engine.assembly(c.ir_text, strength_reduce=c.loops <= LSR_MAX_LOOPS)
         raise ValueError(f"unknown text kind {kind!r}; use jaxpr, kernels, llvm, "
                          f"llvm_optimized or asm")

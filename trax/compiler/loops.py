@@ -79,6 +79,7 @@ def loop(b, count, name="i"):
         finally:
             stack.pop()
         return
+    module.__dict__["_trax_loop_count"] = emitted(module) + 1
     if me.trips is not None and me.trips > 1:
         # at least one trip: emitted as a do-while, the form LLVM's loop
         # rotation would otherwise make of it
@@ -121,6 +122,11 @@ def loop(b, count, name="i"):
     if hints:
         latch.set_metadata("llvm.loop", loop_id(module, hints))
     b.position_at_end(done)
+
+
+def emitted(module):
+    """How many loops (of more than one trip, or unknown) ``module`` has."""
+    return module.__dict__.get("_trax_loop_count", 0)
 
 
 class _LoopID(ir.values.MDValue):
