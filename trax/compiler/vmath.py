@@ -37,9 +37,10 @@ Methods, briefly (float32 = f32, float64 = f64):
 * expm1: reduction by ln2, polynomial for expm1(r), 2**n*p + (2**n - 1).
 * sin, cos, tan: reduction by pi/2 with a three-part pi/2 and fma, in
   float64 (float32 sin/cos: in float32 where |x| < 2**16), minimax
-  polynomials on [-pi/4, pi/4].  Accurate for |x| < 2**40 (f32 and f64); for
-  larger finite |x| the result is NaN (no Payne-Hanek reduction, see
-  docs/vmath.md).
+  polynomials on [-pi/4, pi/4].  The reduction is accurate for |x| < 2**40
+  (f32 and f64); beyond it the branching vector versions (``call``, what
+  compiled code uses) call the C library's double sin/cos/tan lane by lane,
+  while inline IR (``emit``) gives NaN there (see docs/vmath.md).
 * tanh via expm1, logistic via exp(-|x|) (no cancellation for large |x|),
   sinh/cosh via expm1/exp with an overflow-safe large-argument path,
   asinh/acosh/atanh via log1p/log.
@@ -197,7 +198,7 @@ class _E:
         return _E(self.b, ty)
 
     def dbl(self):
-        return _E(self.b, self.vec(ir.DoubleType()))
+        return _E(self.b, self.vec(ir.DoubleType()), self.branchy)
 
     # ---- arithmetic
     def add(self, a, b):
@@ -716,11 +717,48 @@ def _cos_reduced(e: _E, r, q, ok):
 
 
 def _sin(e: _E, x):
-    return e.mulsign(_reduced(e, e.abs(x), lambda *rq: _sin_reduced(e, *rq)), x)
+    v = e.mulsign(_reduced(e, e.abs(x), lambda *rq: _sin_reduced(e, *rq)), x)
+    return _beyond_reduction(e, x, v, lambda y: _libm(e, "sin", y))
 
 
 def _cos(e: _E, x):
-    return _reduced(e, e.abs(x), lambda *rq: _cos_reduced(e, *rq))
+    v = _reduced(e, e.abs(x), lambda *rq: _cos_reduced(e, *rq))
+    return _beyond_reduction(e, x, v, lambda y: _libm(e, "cos", y))
+
+
+def _beyond_reduction(e: _E, x, v, general):
+    """``v`` where |x| < 2**40 or x is not finite, ``general(x)`` elsewhere:
+    the reduction by pi/2 here is exact only below 2**40, and beyond it the
+    C library's own (Payne-Hanek) reduction takes over. Only a vector
+    version that branches (see _E.if_all) can call it: inline IR keeps NaN
+    there."""
+    if not e.branchy:
+        return v
+    a = e.abs(x)
+    ok = e.or_(e.b.fcmp_unordered("<", a, e.k(_TRIG_LIMIT[e.i])), e.eq(a, e.inf))
+    return e.where_all(ok, [v], lambda: [general(x)])[0]
+
+
+def _libm(e: _E, name, x):
+    """The C library's double ``name`` of each lane of ``x`` (rounded back
+    to float32 for float32 lanes): a scalar call per lane."""
+    dbl = ir.DoubleType()
+    module = e.b.module
+    fn = module.globals.get(name)
+    if fn is None:
+        fn = ir.Function(module, ir.FunctionType(dbl, [dbl]), name)
+        fn.attributes.add("nounwind")
+
+    def one(v):
+        r = e.b.call(fn, [v if e.d else e.b.fpext(v, dbl)])
+        return r if e.d else e.b.fptrunc(r, ir.FloatType())
+    if e.n is None:
+        return one(x)
+    out = ir.Constant(e.ty, None)
+    for k in range(e.n):
+        lane = ir.Constant(ir.IntType(32), k)
+        out = e.b.insert_element(out, one(e.b.extract_element(x, lane)), lane)
+    return out
 
 
 def _tan(e: _E, x):
@@ -730,8 +768,8 @@ def _tan(e: _E, x):
     s, c = _sin_poly(e, r, z), _cos_poly(e, z)
     odd = _qbit(e, q, 1)
     v = e.div(e.sel(odd, e.neg(c), s), e.sel(odd, s, c))
-    v = e.sel(ok, v, e.nan)
-    return e.mulsign(v, x)
+    v = e.mulsign(e.sel(ok, v, e.nan), x)
+    return _beyond_reduction(e, x, v, lambda y: _libm(e, "tan", y))
 
 
 # ------------------------------------------------------- hyperbolic family
@@ -960,15 +998,21 @@ SUPPORTED = frozenset(ARITY)
 SCALAR_LIBM = frozenset()
 
 
-# float32 functions whose vector form (in call()) branches around a path that
-# few arguments need; their inline form takes that path for every element
-_BRANCHY_F32 = frozenset(["sin", "cos", "exp"])
+# Functions whose vector form (in call()) branches around a path that few
+# arguments need; their inline form takes that path for every element (and
+# sin/cos/tan return NaN beyond 2**40 there instead of calling the C library)
+_BRANCHY_F32 = frozenset(["sin", "cos", "tan", "exp"])
+_BRANCHY_F64 = frozenset(["sin", "cos", "tan"])
 
 
 def branchy(name: str, ty) -> bool:
-    """Whether ``name`` over ``ty`` values is faster through
-    ``call(..., inline=True)`` than through :func:`emit` (same results)."""
-    return isinstance(ty, ir.FloatType) and _ALIASES.get(name, name) in _BRANCHY_F32
+    """Whether ``name`` over ``ty`` values goes through ``call(...,
+    inline=True)`` rather than :func:`emit`: faster (same results), and for
+    sin, cos and tan the only form correct beyond 2**40."""
+    canon = _ALIASES.get(name, name)
+    if isinstance(ty, ir.FloatType):
+        return canon in _BRANCHY_F32
+    return isinstance(ty, ir.DoubleType) and canon in _BRANCHY_F64
 
 
 def emit(builder: ir.IRBuilder, name: str, args, branchy=False) -> ir.Value:
@@ -1072,7 +1116,10 @@ def _shared_trig(module, ty):
     b = ir.IRBuilder(fn.append_basic_block())
     e = _E(b, ty, branchy=True)
     a, shift = fn.args
-    b.ret(_reduced(e, a, lambda r, q, ok: _sin_reduced(e, r, b.add(q, shift), ok)))
+    v = _reduced(e, a, lambda r, q, ok: _sin_reduced(e, r, b.add(q, shift), ok))
+    is_sin = b.icmp_signed("==", shift, e.const(shift.type, 0))
+    b.ret(_beyond_reduction(e, a, v, lambda y: e.sel(is_sin, _libm(e, "sin", y),
+                                                         _libm(e, "cos", y))))
     return fn
 
 
