@@ -11,29 +11,42 @@ import trax.numpy as tnp
 from benchmarks import workloads as W
 
 
-def median_time(fn, *, min_repeats=5, budget=1.0):
-    """Median seconds per call of ``fn()`` (after one warm-up call)."""
-    fn()
-    times = []
-    start = time.perf_counter()
-    while len(times) < min_repeats or (time.perf_counter() - start < budget
-                                       and len(times) < 200):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+def compare(fns, *, rounds=5, budget=1.0, min_repeats=5, max_samples=200):
+    """Median seconds per call of each of ``fns`` (name -> callable, or None
+    for a contender that is not there), after one warm-up call each. The
+    contenders take turns for ``rounds`` rounds of ``budget / rounds``
+    seconds each, so a machine whose speed drifts during a measurement (these
+    are shared) moves every contender's samples alike."""
+    live = {k: f for k, f in fns.items() if f is not None}
+    for f in live.values():
+        f()
+    times = {k: [] for k in live}
+    for r in range(1, rounds + 1):
+        for k, f in live.items():
+            start = time.perf_counter()
+            while (len(times[k]) < -(-min_repeats * r // rounds)
+                   or (time.perf_counter() - start < budget / rounds
+                       and len(times[k]) < max_samples * r // rounds)):
+                t0 = time.perf_counter()
+                f()
+                times[k].append(time.perf_counter() - t0)
+    return {k: float(np.median(times[k])) if k in times else None for k in fns}
 
 
-def per_call_time(fn, calls=2000):
-    """Median over 7 batches of the mean seconds per call (for tiny calls)."""
-    fn()
-    batches = []
-    for _ in range(7):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        batches.append((time.perf_counter() - t0) / calls)
-    return float(np.median(batches))
+def compare_per_call(fns, calls=2000, batches=7):
+    """Like :func:`compare` for tiny calls: each turn times a batch of
+    ``calls`` calls; the median over ``batches`` turns of the mean per call."""
+    live = {k: f for k, f in fns.items() if f is not None}
+    for f in live.values():
+        f()
+    means = {k: [] for k in live}
+    for _ in range(batches):
+        for k, f in live.items():
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                f()
+            means[k].append((time.perf_counter() - t0) / calls)
+    return {k: float(np.median(means[k])) if k in means else None for k in fns}
 
 
 def first_call_time(make_fn, *args):
@@ -101,13 +114,13 @@ def bench_chain(t, jax, quick):
             import jax.numpy as jnp
             jf_j, jg_j = jax.jit(W.chain_fn(jnp)), jax.jit(jax.grad(W.chain_fn(jnp)))
             jx = jax.device_put(x)
-        t.add("1 chain", f"fwd n={n:.0e}", median_time(lambda: jf(x)),
-              median_time(lambda: f_t(x)), median_time(lambda: f_np(x)),
-              jax and median_time(lambda: jf_j(jx).block_until_ready()))
-        t.add("1 chain", f"grad n={n:.0e}", median_time(lambda: jg(x)),
-              median_time(lambda: g_t(x), min_repeats=3),
-              median_time(lambda: W.chain_grad_numpy(x)),
-              jax and median_time(lambda: jg_j(jx).block_until_ready()))
+        t.add("1 chain", f"fwd n={n:.0e}", **compare(dict(
+            trax_jit=lambda: jf(x), trax_eager=lambda: f_t(x), numpy=lambda: f_np(x),
+            jax=jax and (lambda: jf_j(jx).block_until_ready()))))
+        t.add("1 chain", f"grad n={n:.0e}", **compare(dict(
+            trax_jit=lambda: jg(x), trax_eager=lambda: g_t(x),
+            numpy=lambda: W.chain_grad_numpy(x),
+            jax=jax and (lambda: jg_j(jx).block_until_ready())), min_repeats=3))
 
 
 def _mlp_setup(quick):
@@ -133,7 +146,7 @@ def bench_mlp(t, jax, quick):
     params, x, y = _mlp_setup(quick)
     _, vg, sgd = _mlp_trax()
     jvg, jsgd = trax.jit(vg), trax.jit(sgd)
-    jx = None
+    j_vg = j_sgd = None
     if jax is not None:
         import jax.numpy as jnp
         jloss = W.mlp_loss_fn(jnp, jax.nn.log_softmax)
@@ -144,27 +157,26 @@ def bench_mlp(t, jax, quick):
             return jax.tree_util.tree_map(lambda u, w: u - 0.01 * w, p, g), v
         jsgd_j = jax.jit(jsgd_body)
         jp, jx, jy = jax.device_put(params), jax.device_put(x), jax.device_put(y)
-        run_j = lambda fn: median_time(lambda: jax.block_until_ready(fn(jp, jx, jy)))
-    t.add("2 mlp", "value_and_grad", median_time(lambda: jvg(params, x, y)),
-          median_time(lambda: vg(params, x, y)),
-          median_time(lambda: W.mlp_value_and_grad_numpy(params, x, y)),
-          jx is not None and run_j(jvg_j) or None)
-    t.add("2 mlp", "sgd step", median_time(lambda: jsgd(params, x, y)),
-          median_time(lambda: sgd(params, x, y)), None,
-          jx is not None and run_j(jsgd_j) or None)
+        j_vg = lambda: jax.block_until_ready(jvg_j(jp, jx, jy))
+        j_sgd = lambda: jax.block_until_ready(jsgd_j(jp, jx, jy))
+    t.add("2 mlp", "value_and_grad", **compare(dict(
+        trax_jit=lambda: jvg(params, x, y), trax_eager=lambda: vg(params, x, y),
+        numpy=lambda: W.mlp_value_and_grad_numpy(params, x, y), jax=j_vg)))
+    t.add("2 mlp", "sgd step", **compare(dict(
+        trax_jit=lambda: jsgd(params, x, y), trax_eager=lambda: sgd(params, x, y), jax=j_sgd)))
 
 
 def bench_dispatch(t, jax, quick):
     f = trax.jit(lambda x: x * 2.0 + 1.0)
     for name, x in (("scalar", np.float32(3.0)), ("10-vector", np.ones(10, np.float32))):
-        jt = None
+        j = None
         if jax is not None:
             jf = jax.jit(lambda x: x * 2.0 + 1.0)
             jx = jax.device_put(x)
-            jt = per_call_time(lambda: jf(jx))
-        t.add("3 dispatch", name, per_call_time(lambda: f(x)),
-              per_call_time(lambda: tnp.add(tnp.multiply(x, 2.0), 1.0)),
-              per_call_time(lambda: x * 2.0 + 1.0), jt, unit="us")
+            j = lambda: jf(jx)
+        t.add("3 dispatch", name, unit="us", **compare_per_call(dict(
+            trax_jit=lambda: f(x), trax_eager=lambda: tnp.add(tnp.multiply(x, 2.0), 1.0),
+            numpy=lambda: x * 2.0 + 1.0, jax=j)))
 
 
 def bench_compile(t, jax, quick):
@@ -233,12 +245,12 @@ def bench_rows(t, jax, quick):
             jf_j = jax.jit(f_j)
             jg_j = jax.jit(jax.grad(lambda a: jnp.sum(f_j(a) * a)))
             jx = jax.device_put(x)
-            jfw = median_time(lambda: jf_j(jx).block_until_ready())
-            jgr = median_time(lambda: jg_j(jx).block_until_ready())
-        t.add(f"5 {name}", "fwd", median_time(lambda: jf(x)), median_time(lambda: f_t(x)),
-              median_time(lambda: f_np(x)), jfw)
-        t.add(f"5 {name}", "grad", median_time(lambda: jg(x)),
-              median_time(lambda: g_t(x), min_repeats=3), None, jgr)
+            jfw = lambda: jf_j(jx).block_until_ready()
+            jgr = lambda: jg_j(jx).block_until_ready()
+        t.add(f"5 {name}", "fwd", **compare(dict(
+            trax_jit=lambda: jf(x), trax_eager=lambda: f_t(x), numpy=lambda: f_np(x), jax=jfw)))
+        t.add(f"5 {name}", "grad", **compare(dict(
+            trax_jit=lambda: jg(x), trax_eager=lambda: g_t(x), jax=jgr), min_repeats=3))
 
 
 def bench_matmul(t, jax, quick):
@@ -246,29 +258,30 @@ def bench_matmul(t, jax, quick):
     rng = np.random.default_rng(0)
     a, b = (rng.normal(size=(n, n)).astype(np.float32) for _ in range(2))
     f_t = W.tanh_matmul_fn(tnp)
-    jt = None
+    j = None
     if jax is not None:
         import jax.numpy as jnp
-        jf = jax.jit(W.tanh_matmul_fn(jnp))
+        jf_j = jax.jit(W.tanh_matmul_fn(jnp))
         ja, jb = jax.device_put(a), jax.device_put(b)
-        jt = median_time(lambda: jf(ja, jb).block_until_ready())
+        j = lambda: jf_j(ja, jb).block_until_ready()
     jf = trax.jit(f_t)
-    t.add("6 tanh(a@b)", f"{n}x{n}", median_time(lambda: jf(a, b)),
-          median_time(lambda: f_t(a, b)), median_time(lambda: W.tanh_matmul_fn(np)(a, b)), jt)
+    t.add("6 tanh(a@b)", f"{n}x{n}", **compare(dict(
+        trax_jit=lambda: jf(a, b), trax_eager=lambda: f_t(a, b),
+        numpy=lambda: W.tanh_matmul_fn(np)(a, b), jax=j)))
 
 
 def bench_hessian(t, jax, quick):
     x = np.random.default_rng(0).normal(size=100)
     h = trax.hessian(W.hessian_target_fn(tnp))
     jh = trax.jit(h)
-    jt = None
+    j = None
     if jax is not None:
         import jax.numpy as jnp
         hj = jax.jit(jax.hessian(W.hessian_target_fn(jnp)))
         jx = jax.device_put(x)
-        jt = median_time(lambda: hj(jx).block_until_ready())
-    t.add("7 hessian", "n=100", median_time(lambda: jh(x)), median_time(lambda: h(x)),
-          None, jt)
+        j = lambda: hj(jx).block_until_ready()
+    t.add("7 hessian", "n=100", **compare(dict(
+        trax_jit=lambda: jh(x), trax_eager=lambda: h(x), jax=j)))
 
 
 BENCHES = {1: bench_chain, 2: bench_mlp, 3: bench_dispatch, 4: bench_compile,
@@ -282,7 +295,8 @@ def run(args):
     for k in sorted(only):
         BENCHES[k](t, jax, args.quick)
     print(f"\ntrax benchmarks ({'quick' if args.quick else 'full'} sizes"
-          f"{', single thread' if args.single_thread else ''}; medians of one run; "
+          f"{', single thread' if args.single_thread else ''}; medians of one run, "
+          f"contenders interleaved; "
           f"JAX {'%s' % jax.__version__ if jax else 'not installed'})\n")
     print(t.render())
     return 0
