@@ -77,12 +77,21 @@ def promote_dtypes_inexact(*args):
     return _promote(args, inexact=True)
 
 
-def _promote(args, inexact):
-    args = [operand(a) for a in args]
-    dtype, weak = dtypes.result_type(*map(get_aval, args))
+def _promote(args, inexact, avals=None):
+    args = [operand(a) for a in args] if avals is None else args
+    avals = [get_aval(a) for a in args] if avals is None else avals
+    dtype, weak = dtypes.result_type(*avals)
     if inexact:
         dtype = inexact_dtype(dtype, weak)
-    return [convert(a, dtype, weak) for a in args]
+    return [a if _has_type(a, av, dtype, weak) else convert(a, dtype, weak)
+            for a, av in zip(args, avals)]
+
+
+def _has_type(x, aval, dtype, weak):
+    """Would ``convert(x, dtype, weak)`` return ``x`` itself?"""
+    if isinstance(x, Tracer):
+        return aval.dtype == dtype and aval.weak_type == weak
+    return isinstance(x, np.ndarray) and x.dtype == dtype
 
 
 def broadcast_shapes(*shapes, fname="broadcast_shapes"):
@@ -117,7 +126,10 @@ def broadcast_args(fname, *args):
     """Broadcast operands to their common shape; rank-0 ones stay rank-0
     since lax's elementwise primitives broadcast those themselves."""
     args = [operand(a) for a in args]
-    shapes = [get_aval(a).shape for a in args]
+    return _broadcast(fname, args, [get_aval(a).shape for a in args])
+
+
+def _broadcast(fname, args, shapes):
     if all(s == shapes[0] for s in shapes):
         return args
     out_shape = broadcast_shapes(*shapes, fname=fname)
@@ -127,12 +139,19 @@ def broadcast_args(fname, *args):
 
 def promote_args(fname, *args):
     """Promote dtypes and broadcast shapes: ready for an n-ary primitive."""
-    return broadcast_args(fname, *promote_dtypes(*args))
+    return _promote_and_broadcast(fname, args, inexact=False)
 
 
 def promote_args_inexact(fname, *args):
     """promote_args, then to floating point."""
-    return broadcast_args(fname, *promote_dtypes_inexact(*args))
+    return _promote_and_broadcast(fname, args, inexact=True)
+
+
+def _promote_and_broadcast(fname, args, inexact):
+    # promote_dtypes then broadcast_args, looking at each operand once
+    args = [operand(a) for a in args]
+    avals = [get_aval(a) for a in args]
+    return _broadcast(fname, _promote(args, inexact, avals), [a.shape for a in avals])
 
 
 def canonicalize_axis(axis, nd, fname="axis"):
