@@ -507,10 +507,13 @@ def test_outlined_has_one_body(fname, lanes):
             re.findall(r'define internal [^\n]*?@"(trax_vm_\w+)"\([^\n]*\n\{\n(.*?)\n\}',
                                text, flags=re.S)}
     wide = f"trax_vm_{fname}_f32_v{width}"
-    # sin's widest version calls the body that it shares with cos
+    # sin's widest version calls the body that it shares with cos, whose
+    # path for arguments beyond 2**40 calls the C library through a helper
     bodies = {f"trax_vm_trig_f32_v{width}"} if fname == "sin" else {wide}
+    helpers = {f"trax_vm_libm_f32_v{width}"} if fname == "sin" else set()
     assert set(defs) == {f"trax_vm_{fname}_f32"} | {f"trax_vm_{fname}_f32_v{n}" for n in lanes} \
-        | bodies
+        | bodies | helpers
+    defs = {k: v for k, v in defs.items() if k not in helpers}
     for name, body in defs.items():
         if name not in bodies:
             callee = next(iter(bodies)) if name == wide else wide

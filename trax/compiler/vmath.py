@@ -739,26 +739,65 @@ def _beyond_reduction(e: _E, x, v, general):
     return e.where_all(ok, [v], lambda: [general(x)])[0]
 
 
-def _libm(e: _E, name, x):
-    """The C library's double ``name`` of each lane of ``x`` (rounded back
-    to float32 for float32 lanes): a scalar call per lane."""
-    dbl = ir.DoubleType()
-    module = e.b.module
-    fn = module.globals.get(name)
-    if fn is None:
-        fn = ir.Function(module, ir.FunctionType(dbl, [dbl]), name)
-        fn.attributes.add("nounwind")
+_LIBM = ("sin", "cos", "tan")
 
-    def one(v):
-        r = e.b.call(fn, [v if e.d else e.b.fpext(v, dbl)])
-        return r if e.d else e.b.fptrunc(r, ir.FloatType())
+
+def _libm(e: _E, name, x, which=None):
+    """The C library's double ``name`` of each lane of ``x`` (rounded back
+    to float32 for float32 lanes). Vectors go through one small function
+    per module and type that loops over the lanes (``which``, an i32
+    index into _LIBM, may replace ``name``)."""
+    which = ir.Constant(ir.IntType(32), _LIBM.index(name)) if which is None else which
     if e.n is None:
-        return one(x)
-    out = ir.Constant(e.ty, None)
-    for k in range(e.n):
+        return _libm_call(e.b, e.d, which, x)
+    return e.b.call(_libm_lanes(e.b.module, e.ty), [x, which])
+
+
+def _libm_fn(b, which):
+    """The C library's double function _LIBM[which] (a pointer picked at run time)."""
+    dbl = ir.DoubleType()
+    fns = []
+    for name in _LIBM:
+        fn = b.module.globals.get(name)
+        if fn is None:
+            fn = ir.Function(b.module, ir.FunctionType(dbl, [dbl]), name)
+            fn.attributes.add("nounwind")
+        fns.append(fn)
+    i32 = ir.IntType(32)
+    return b.select(b.icmp_unsigned("==", which, ir.Constant(i32, 0)), fns[0],
+                    b.select(b.icmp_unsigned("==", which, ir.Constant(i32, 1)), fns[1], fns[2]))
+
+
+def _libm_call(b, double, which, v):
+    r = b.call(_libm_fn(b, which), [v if double else b.fpext(v, ir.DoubleType())])
+    return r if double else b.fptrunc(r, ir.FloatType())
+
+
+def _libm_lanes(module, ty):
+    """``trax_vm_libm_*(x, which)``: _LIBM[which] of each lane (a rare path,
+    in a function of its own: inline in each vector body it cost ~6 ms of
+    LLVM time per module)."""
+    el = ty.element
+    double = isinstance(el, ir.DoubleType)
+    fname = f"trax_vm_libm_{'f64' if double else 'f32'}_v{ty.count}"
+    fn = module.globals.get(fname)
+    if fn is not None:
+        return fn
+    fn = ir.Function(module, ir.FunctionType(ty, [ty, ir.IntType(32)]), fname)
+    fn.linkage = "internal"
+    for a in ("noinline", "optnone", "nounwind", "cold"):
+        fn.attributes.add(a)
+    x, which = fn.args
+    b = ir.IRBuilder(fn.append_basic_block())
+    f = _libm_fn(b, which)
+    out = ir.Constant(ty, None)
+    for k in range(ty.count):
         lane = ir.Constant(ir.IntType(32), k)
-        out = e.b.insert_element(out, one(e.b.extract_element(x, lane)), lane)
-    return out
+        v = b.extract_element(x, lane)
+        r = b.call(f, [v if double else b.fpext(v, ir.DoubleType())])
+        out = b.insert_element(out, r if double else b.fptrunc(r, el), lane)
+    b.ret(out)
+    return fn
 
 
 def _tan(e: _E, x):
@@ -1117,9 +1156,9 @@ def _shared_trig(module, ty):
     e = _E(b, ty, branchy=True)
     a, shift = fn.args
     v = _reduced(e, a, lambda r, q, ok: _sin_reduced(e, r, b.add(q, shift), ok))
-    is_sin = b.icmp_signed("==", shift, e.const(shift.type, 0))
-    b.ret(_beyond_reduction(e, a, v, lambda y: e.sel(is_sin, _libm(e, "sin", y),
-                                                         _libm(e, "cos", y))))
+    which = b.extract_element(shift, ir.Constant(ir.IntType(32), 0)) \
+        if isinstance(shift.type, ir.VectorType) else shift      # 0: sin, 1: cos
+    b.ret(_beyond_reduction(e, a, v, lambda y: _libm(e, None, y, which)))
     return fn
 
 
