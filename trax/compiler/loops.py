@@ -80,43 +80,31 @@ def loop(b, count, name="i"):
             stack.pop()
         return
     module.__dict__["_trax_loop_count"] = emitted(module) + 1
-    if me.trips is not None and me.trips > 1:
-        # at least one trip: emitted as a do-while, the form LLVM's loop
-        # rotation would otherwise make of it
-        pre = b.block
-        body = b.append_basic_block(f"{name}.body")
-        done = b.append_basic_block(f"{name}.done")
-        b.branch(body)
+    # a static trip count (more than one) runs at least once: emitted as a
+    # do-while, the form LLVM's loop rotation would otherwise make of it
+    rotated = (me.trips or 0) > 1
+    pre = b.block
+    head = None if rotated else b.append_basic_block(f"{name}.head")
+    body = b.append_basic_block(f"{name}.body")
+    done = b.append_basic_block(f"{name}.done")
+    b.branch(body if rotated else head)
+    b.position_at_end(body if rotated else head)
+    i = b.phi(I64, name=name)
+    i.add_incoming(i64(0), pre)
+    if not rotated:
+        b.cbranch(b.icmp_signed("<", i, i64(count) if isinstance(count, int) else count),
+                  body, done)
         b.position_at_end(body)
-        i = b.phi(I64, name=name)
-        i.add_incoming(i64(0), pre)
-        stack.append(me)
-        try:
-            yield i
-        finally:
-            stack.pop()
-        nxt = b.add(i, i64(1), flags=("nuw", "nsw"))
-        i.add_incoming(nxt, b.block)
+    stack.append(me)
+    try:
+        yield i
+    finally:
+        stack.pop()
+    nxt = b.add(i, i64(1), flags=("nuw", "nsw"))
+    i.add_incoming(nxt, b.block)
+    if rotated:
         latch = b.cbranch(b.icmp_signed("<", nxt, i64(me.trips)), body, done)
     else:
-        count = i64(count) if isinstance(count, int) else count
-        pre = b.block
-        head = b.append_basic_block(f"{name}.head")
-        body = b.append_basic_block(f"{name}.body")
-        done = b.append_basic_block(f"{name}.done")
-        b.branch(head)
-        b.position_at_end(head)
-        i = b.phi(I64, name=name)
-        i.add_incoming(i64(0), pre)
-        b.cbranch(b.icmp_signed("<", i, count), body, done)
-        b.position_at_end(body)
-        stack.append(me)
-        try:
-            yield i
-        finally:
-            stack.pop()
-        nxt = b.add(i, i64(1), flags=("nuw", "nsw"))
-        i.add_incoming(nxt, b.block)
         latch = b.branch(head)
     hints = _hints(me, stack)
     if hints:
