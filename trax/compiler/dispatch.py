@@ -304,7 +304,8 @@ def _call_entry(g, exe, data, outs, avals):
     nbytes = exe.compiled.workspace_bytes
     keep = None
     if nbytes:
-        keep = ws, busy = exe.compiled.take_workspace(), ctypes.c_int8(0)
+        ws, busy = exe.compiled.take_workspace(), ctypes.c_int8(0)
+        keep = (ws, busy)
         flag = g.ptr("ws_busy", ctypes.addressof(busy), I8)
         in_use, free = g.fn.append_basic_block(), g.fn.append_basic_block()
         b.cbranch(b.icmp_unsigned("!=", b.load(flag), ir.Constant(I8, 0)), in_use, free)

@@ -66,7 +66,6 @@ class Compiled:
     def give_workspace(self, ws):
         self._pool.append(ws)
 
-
     def _generated(self, k):
         if self._text is None:
             self._text = self._source()

@@ -745,11 +745,11 @@ _LIBM = ("sin", "cos", "tan")
 def _libm(e: _E, name, x, which=None):
     """The C library's double ``name`` of each lane of ``x`` (rounded back
     to float32 for float32 lanes). Vectors go through one small function
-    per module and type that loops over the lanes (``which``, an i32
+    per module and type that calls it lane by lane (``which``, an i32
     index into _LIBM, may replace ``name``)."""
     which = ir.Constant(ir.IntType(32), _LIBM.index(name)) if which is None else which
     if e.n is None:
-        return _libm_call(e.b, e.d, which, x)
+        return _libm_call(e.b, e.d, _libm_fn(e.b, which), x)
     return e.b.call(_libm_lanes(e.b.module, e.ty), [x, which])
 
 
@@ -768,8 +768,8 @@ def _libm_fn(b, which):
                     b.select(b.icmp_unsigned("==", which, ir.Constant(i32, 1)), fns[1], fns[2]))
 
 
-def _libm_call(b, double, which, v):
-    r = b.call(_libm_fn(b, which), [v if double else b.fpext(v, ir.DoubleType())])
+def _libm_call(b, double, fn, v):
+    r = b.call(fn, [v if double else b.fpext(v, ir.DoubleType())])
     return r if double else b.fptrunc(r, ir.FloatType())
 
 
@@ -793,9 +793,7 @@ def _libm_lanes(module, ty):
     out = ir.Constant(ty, None)
     for k in range(ty.count):
         lane = ir.Constant(ir.IntType(32), k)
-        v = b.extract_element(x, lane)
-        r = b.call(f, [v if double else b.fpext(v, ir.DoubleType())])
-        out = b.insert_element(out, r if double else b.fptrunc(r, el), lane)
+        out = b.insert_element(out, _libm_call(b, double, f, b.extract_element(x, lane)), lane)
     b.ret(out)
     return fn
 
@@ -1147,8 +1145,9 @@ def _shared_trig(module, ty):
     fn = module.globals.get(fname)
     if fn is not None:
         return fn
-    e0 = _E(ir.IRBuilder(), ty)
-    fn = ir.Function(module, ir.FunctionType(ty, [ty, e0.vec(ir.IntType(32))]), fname)
+    i32 = ir.IntType(32)
+    shift_ty = ir.VectorType(i32, ty.count) if isinstance(ty, ir.VectorType) else i32
+    fn = ir.Function(module, ir.FunctionType(ty, [ty, shift_ty]), fname)
     fn.linkage = "internal"
     for a in ("noinline", "nounwind", "readnone"):
         fn.attributes.add(a)
@@ -1156,7 +1155,7 @@ def _shared_trig(module, ty):
     e = _E(b, ty, branchy=True)
     a, shift = fn.args
     v = _reduced(e, a, lambda r, q, ok: _sin_reduced(e, r, b.add(q, shift), ok))
-    which = b.extract_element(shift, ir.Constant(ir.IntType(32), 0)) \
+    which = b.extract_element(shift, ir.Constant(i32, 0)) \
         if isinstance(shift.type, ir.VectorType) else shift      # 0: sin, 1: cos
     b.ret(_beyond_reduction(e, a, v, lambda y: _libm(e, None, y, which)))
     return fn

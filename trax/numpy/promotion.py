@@ -78,8 +78,9 @@ def promote_dtypes_inexact(*args):
 
 
 def _promote(args, inexact, avals=None):
-    args = [operand(a) for a in args] if avals is None else args
-    avals = [get_aval(a) for a in args] if avals is None else avals
+    if avals is None:
+        args = [operand(a) for a in args]
+        avals = [get_aval(a) for a in args]
     dtype, weak = dtypes.result_type(*avals)
     if inexact:
         dtype = inexact_dtype(dtype, weak)
