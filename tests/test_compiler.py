@@ -702,3 +702,45 @@ def test_emit_without_strength_reduction_leaves_llvm_as_it_was():
     without = engine.emit_object(text, strength_reduce=False)
     assert engine.emit_object(text) == before
     assert without != before
+
+
+@pytest.mark.parametrize("form", ["sgd", "bias", "q_plus", "plus_q", "q_minus", "batched"])
+def test_products_fold_into_updates(form):
+    """``q + alpha * (a @ b)`` runs as one BLAS product accumulating into a
+    copy of q (gemm_update.py): no separate pass, results as eager's."""
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(size=(48, 40)).astype(np.float32), rng.normal(size=(40, 36)).astype(np.float32)
+    q = rng.normal(size=(48, 36)).astype(np.float32)
+    bias = rng.normal(size=(36,)).astype(np.float32)
+    fns = {"sgd": (lambda a, b, q: q - 0.01 * (a @ b), -0.01),
+           "bias": (lambda a, b, q: a @ b + bias, 1.0),
+           "q_plus": (lambda a, b, q: q + a @ b * 3.0, 3.0),
+           "plus_q": (lambda a, b, q: a @ b + q, 1.0),
+           "q_minus": (lambda a, b, q: q - a @ b, -1.0)}
+    if form == "batched":
+        a, b, q = np.stack([a, 2 * a]), np.stack([b, -b]), np.stack([q, q])
+        f, alpha = (lambda a, b, q: q - lax.dot_general(a, b, (((2,), (1,)), ((0,), (0,)))),
+                    -1.0)
+    else:
+        f, alpha = fns[form]
+    exe = check(f, a, b, q, rtol=2e-5, atol=2e-5)
+    text = exe.as_text("jaxpr")
+    assert "dot_general_update" in text and "dot_general[" not in text
+    assert f"alpha={np.float32(alpha).item()!r}" in text or f"alpha={alpha!r}" in text
+    assert exe.as_text("kernels").splitlines()[-1].startswith("dot_general_update")
+    calls = re.findall(r'call void @"?\w*gemm\w*"?\((.*)\)', exe.as_text("llvm"))
+    assert calls and all(c.split(", ")[11].split()[-1] == "0x3ff0000000000000"   # beta = 1
+                         for c in calls)
+
+
+def test_products_not_folded_when_reused_small_or_integer():
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(size=(48, 40)).astype(np.float32), rng.normal(size=(40, 36)).astype(np.float32)
+    q = rng.normal(size=(48, 36)).astype(np.float32)
+    reused = check(lambda a, b, q: [q - a @ b, a @ b], a, b, q, rtol=1e-5, atol=1e-5)
+    small = check(lambda a, b, q: q - a @ b, a[:4, :4], b[:4, :4], q[:4, :4], rtol=1e-5)
+    literal = check(lambda a, b: a @ b + 1.0, a, b, rtol=1e-5)
+    ai, bi = a.astype(np.int32), b.astype(np.int32)
+    integer = check(lambda a, b, q: q + a @ b, ai, bi, q.astype(np.int32), exact=True)
+    for exe in (reused, small, literal, integer):
+        assert "dot_general_update" not in exe.as_text("jaxpr")

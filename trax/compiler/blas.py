@@ -5,7 +5,8 @@ ILP64: integer arguments are i64, the CBLAS enums i32), so its symbols are
 invisible to the JIT until registered. :func:`gemm` probes for
 ``?gemm`` under the names different numpy builds use, registers the one it
 finds in :mod:`trax.compiler.symbols`, and returns ``(symbol, int_bits)`` -- or None, and
-the compiler then emits its own loop nest.
+the compiler then emits its own loop nest. :func:`gemm_for` says which products
+go to it (those of at least ``MIN_FLOPS`` multiply-adds).
 """
 import ctypes
 import fnmatch
@@ -37,6 +38,28 @@ def _libraries():
             continue
         for n in names:
             yield os.path.join(folder, n), fmt, bits
+
+
+MIN_FLOPS = 32 * 32 * 32       # smaller products run as a loop nest
+
+
+def product_sizes(lhs, rhs, dimension_numbers):
+    """``(lhs free axes, rhs free axes, batch, m, n, k)`` of a dot_general of
+    avals ``lhs`` and ``rhs``."""
+    (lc, rc), (lb, rb) = dimension_numbers
+    lf = [i for i in range(lhs.ndim) if i not in lc and i not in lb]
+    rf = [i for i in range(rhs.ndim) if i not in rc and i not in rb]
+    size = lambda shape, axes: int(np.prod([shape[i] for i in axes], dtype=np.int64))  # noqa: E731
+    return (lf, rf, size(lhs.shape, lb), size(lhs.shape, lf), size(rhs.shape, rf),
+            size(lhs.shape, lc))
+
+
+def gemm_for(eqn):
+    """The gemm that the product of ``eqn`` (a dot_general, or a
+    dot_general_update) goes to, or None when it runs as a loop nest."""
+    lhs, rhs = eqn.invars[:2]
+    _, _, _, m, n, k = product_sizes(lhs.aval, rhs.aval, eqn.params["dimension_numbers"])
+    return gemm(eqn.outvars[0].aval.dtype) if m * n * k >= MIN_FLOPS else None
 
 
 def gemm(dtype):

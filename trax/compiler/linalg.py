@@ -18,11 +18,6 @@ from trax.compiler.irtypes import I32, VOID, const, i64, is_float, reg_type
 from trax.compiler.kernels import kernel
 from trax.compiler.loops import loop
 
-BLAS_MIN_FLOPS = 32 * 32 * 32       # smaller products use the loop nest
-
-
-def _prod(xs):
-    return int(np.prod(xs, dtype=np.int64))
 
 
 def _operand(ctx, var, layouts, dtype):
@@ -48,21 +43,33 @@ def _operand(ctx, var, layouts, dtype):
 
 @kernel("dot_general")
 def _dot_general(ctx, eqn):
-    lhs, rhs = eqn.invars
+    _product(ctx, eqn, alpha=1.0, beta=0.0)
+
+
+@kernel("dot_general_update")
+def _dot_general_update(ctx, eqn):
+    """``q + alpha * dot_general(a, b)`` (see gemm_update.py): q copied into
+    the output, then one gemm adding to it."""
+    out = eqn.outvars[0]
+    ctx.store_loop(eqn.invars[2], ctx.buffers[out])
+    _product(ctx, eqn, alpha=eqn.params["alpha"], beta=1.0)
+
+
+def _product(ctx, eqn, alpha, beta):
+    """``C = alpha * A @ B + beta * C`` into the output's buffer (beta 0:
+    C's old contents are ignored; the loop nest only does alpha 1, beta 0)."""
+    lhs, rhs = eqn.invars[:2]
     out = eqn.outvars[0]
     dt = out.aval.dtype
     (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
-    lf = [i for i in range(lhs.aval.ndim) if i not in lc and i not in lb]
-    rf = [i for i in range(rhs.aval.ndim) if i not in rc and i not in rb]
-    ls, rs = lhs.aval.shape, rhs.aval.shape
-    nb, m = _prod([ls[i] for i in lb]), _prod([ls[i] for i in lf])
-    k, n = _prod([ls[i] for i in lc]), _prod([rs[i] for i in rf])
+    lf, rf, nb, m, n, k = blas.product_sizes(lhs.aval, rhs.aval,
+                                             eqn.params["dimension_numbers"])
     c = ctx.buffers[out]
-    if out.aval.size == 0:
+    if out.aval.size == 0 or (k == 0 and beta == 1.0):
         return
     if k == 0:
         return _fill_zero(ctx, c)
-    gemm = blas.gemm(dt) if m * n * k >= BLAS_MIN_FLOPS else None
+    gemm = blas.gemm_for(eqn)
     a_layouts = [(list(lb) + lf + list(lc), False)]
     b_layouts = [(list(rb) + list(rc) + rf, False)]
     if gemm is not None:
@@ -71,8 +78,9 @@ def _dot_general(ctx, eqn):
     a, ta = _operand(ctx, lhs, a_layouts, dt)
     b_, tb = _operand(ctx, rhs, b_layouts, dt)
     if gemm is None:
+        assert alpha == 1.0 and beta == 0.0, "only BLAS products are folded into updates"
         return _loop_matmul(ctx, a, b_, c, nb, m, n, k)
-    _call_gemm(ctx, gemm, a, b_, c, ta, tb, nb, m, n, k)
+    _call_gemm(ctx, gemm, a, b_, c, ta, tb, nb, m, n, k, alpha, beta)
 
 
 def _fill_zero(ctx, buf):
@@ -80,7 +88,7 @@ def _fill_zero(ctx, buf):
         buf.store(ctx.b, idx, const(buf.aval.dtype, 0))
 
 
-def _call_gemm(ctx, gemm, a, b_, c, ta, tb, nb, m, n, k):
+def _call_gemm(ctx, gemm, a, b_, c, ta, tb, nb, m, n, k, alpha, beta):
     name, bits = gemm
     b = ctx.b
     ity = ir.IntType(bits)
@@ -97,8 +105,8 @@ def _call_gemm(ctx, gemm, a, b_, c, ta, tb, nb, m, n, k):
         b.call(fn, [ir.Constant(I32, blas.ROW_MAJOR),
                     ir.Constant(I32, blas.TRANS if ta else blas.NO_TRANS),
                     ir.Constant(I32, blas.TRANS if tb else blas.NO_TRANS),
-                    cint(m), cint(n), cint(k), ir.Constant(fty, 1.0), pa, cint(max(lda, 1)),
-                    pb, cint(max(ldb, 1)), ir.Constant(fty, 0.0), pc, cint(max(n, 1))])
+                    cint(m), cint(n), cint(k), ir.Constant(fty, alpha), pa, cint(max(lda, 1)),
+                    pb, cint(max(ldb, 1)), ir.Constant(fty, beta), pc, cint(max(n, 1))])
 
 
 def _loop_matmul(ctx, a, b_, c, nb, m, n, k):

@@ -13,13 +13,17 @@
 * ``transposed_dots`` -- ``transpose(dot_general(a, b))`` that swaps the
   free axes becomes ``dot_general(b, a)`` (gradients of matmuls are full of
   them), saving a pass over memory;
-* ``dce`` -- drops equations whose outputs are unused, and unused constants.
+* ``dce`` -- drops equations whose outputs are unused, and unused constants;
+* ``gemm_update.fold`` -- ``q + alpha * (a @ b)`` becomes one BLAS product
+  accumulating into a copy of q.
 
-All rewrites are exact: none changes a result bit (``x + 0.0`` is kept for
-floats since it maps -0.0 to +0.0).
+All rewrites but the last are exact: none changes a result bit (``x + 0.0``
+is kept for floats since it maps -0.0 to +0.0). The last changes how the
+product is rounded (see gemm_update.py).
 """
 import numpy as np
 
+from trax.compiler import gemm_update
 from trax.core import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var
 
 FOLD_LIMIT = 64                 # fold equations whose operands are this small
@@ -33,7 +37,7 @@ def simplify(closed):
     jaxpr, consts = rewrite(jaxpr, consts)
     jaxpr = transposed_dots(jaxpr)
     jaxpr, consts = dce(jaxpr, consts)
-    return ClosedJaxpr(jaxpr, consts)
+    return ClosedJaxpr(gemm_update.fold(jaxpr), consts)
 
 
 # ---------------------------------------------------------------- inlining
