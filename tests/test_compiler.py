@@ -744,3 +744,17 @@ def test_products_not_folded_when_reused_small_or_integer():
     integer = check(lambda a, b, q: q + a @ b, ai, bi, q.astype(np.int32), exact=True)
     for exe in (reused, small, literal, integer):
         assert "dot_general_update" not in exe.as_text("jaxpr")
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 5), (40, 40, 40)])       # loop nest, BLAS
+def test_dot_general_update_lowering(shape):
+    """The lowering of dot_general_update as a loop nest and through the BLAS."""
+    from trax.compiler.gemm_update import dot_general_update_p
+    m, k, n = shape
+    rng = np.random.default_rng(9)
+    a, b, q = (rng.normal(size=s) for s in ((m, k), (k, n), (m, n)))
+    params = dict(dimension_numbers=(((1,), (0,)), ((), ())), preferred_element_type=None,
+                  alpha=-0.25)
+    cj = trax.make_jaxpr(lambda a, b, q: dot_general_update_p.bind(a, b, q, **params))(a, b, q)
+    got = compile_jaxpr(cj)(a, b, q)[0]
+    np.testing.assert_allclose(np.asarray(got), q - 0.25 * (a @ b), rtol=1e-12, atol=1e-12)

@@ -56,8 +56,8 @@ def _dot_general_update(ctx, eqn):
 
 
 def _product(ctx, eqn, alpha, beta):
-    """``C = alpha * A @ B + beta * C`` into the output's buffer (beta 0:
-    C's old contents are ignored; the loop nest only does alpha 1, beta 0)."""
+    """``C = alpha * A @ B + beta * C`` into the output's buffer, beta 0 or 1
+    (0: C's old contents are ignored)."""
     lhs, rhs = eqn.invars[:2]
     out = eqn.outvars[0]
     dt = out.aval.dtype
@@ -78,8 +78,7 @@ def _product(ctx, eqn, alpha, beta):
     a, ta = _operand(ctx, lhs, a_layouts, dt)
     b_, tb = _operand(ctx, rhs, b_layouts, dt)
     if gemm is None:
-        assert alpha == 1.0 and beta == 0.0, "only BLAS products are folded into updates"
-        return _loop_matmul(ctx, a, b_, c, nb, m, n, k)
+        return _loop_matmul(ctx, a, b_, c, nb, m, n, k, alpha, beta)
     _call_gemm(ctx, gemm, a, b_, c, ta, tb, nb, m, n, k, alpha, beta)
 
 
@@ -109,11 +108,13 @@ def _call_gemm(ctx, gemm, a, b_, c, ta, tb, nb, m, n, k, alpha, beta):
                     pb, cint(max(ldb, 1)), ir.Constant(fty, beta), pc, cint(max(n, 1))])
 
 
-def _loop_matmul(ctx, a, b_, c, nb, m, n, k):
-    """``C[t,i,j] = sum_p A[t,i,p] * B[t,p,j]`` in i-p-j order."""
+def _loop_matmul(ctx, a, b_, c, nb, m, n, k, alpha, beta):
+    """``C[t,i,j] = beta * C[t,i,j] + sum_p alpha * A[t,i,p] * B[t,p,j]`` in
+    i-p-j order (beta 0 or 1)."""
     b = ctx.b
     dt = c.aval.dtype
-    _fill_zero(ctx, c)
+    if beta == 0.0:
+        _fill_zero(ctx, c)
     add = (lambda x, y: b.fadd(x, y, flags=("contract",))) if is_float(dt) else \
         (b.or_ if dt == np.bool_ else b.add)
     mul = (lambda x, y: b.fmul(x, y, flags=("contract",))) if is_float(dt) else \
@@ -121,6 +122,8 @@ def _loop_matmul(ctx, a, b_, c, nb, m, n, k):
     with loop(b, nb, "bt") as t, loop(b, m, "bi") as i, loop(b, k, "bp") as p, ctx.scope():
         arow = b.add(b.mul(t, i64(m * k)), b.mul(i, i64(k)))
         aval = a.load(b, at(b.add(arow, p)))
+        if alpha != 1.0:
+            aval = mul(aval, const(dt, alpha))
         brow = b.add(b.mul(t, i64(k * n)), b.mul(p, i64(n)))
         crow = b.add(b.mul(t, i64(m * n)), b.mul(i, i64(n)))
         with loop(b, n, "bj") as j, ctx.scope():
