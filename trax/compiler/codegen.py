@@ -106,7 +106,7 @@ class Codegen:
         self.buffers = {}
         self.inlined = {}
         self.memo = {}
-        self.heap = []
+        self.taken = []
         self.row = None         # (R, r) inside a row group's loop
         sizes = [e.outvars[0].aval.size for e in jaxpr.eqns if e.primitive.name in _MATH]
         if len(sizes) >= _OUTLINE_MATH and sum(sizes) <= _OUTLINE_WORK:
@@ -197,13 +197,14 @@ class Codegen:
         return RowBuffer(self._take(nbytes, ty), aval, row_size)
 
     def _take(self, nbytes, ty):
-        """A ``ty*`` to ``nbytes`` of the workspace, until free_heap gives it back."""
+        """A ``ty*`` to ``nbytes`` of the workspace, until give_back returns it."""
         offset = self.workspace.take(nbytes)
-        self.heap.append((offset, nbytes))
+        self.taken.append((offset, nbytes))
         return self.b.bitcast(self.b.gep(self.fn.args[-1], [i64(offset)], inbounds=True),
                               ty.as_pointer())
 
-    def free_heap(self, taken):
+    def give_back(self, taken):
+        """Return workspace ranges ``(offset, nbytes)`` made by _take."""
         for offset, nbytes in taken:
             self.workspace.give(offset, nbytes)
 
@@ -308,7 +309,7 @@ class Codegen:
                 copies.append((v, buf))
         self.inlined = plan.inlined
         last_use = _last_uses(plan, [v for v, _ in copies])
-        owned = {}                      # var -> heap pointer of its temporary
+        owned = {}                      # var -> its temporary's workspace range
         k = -1
         for grp in rows.groups(plan):
             R, group = grp.rows, grp.eqns
@@ -324,8 +325,8 @@ class Codegen:
                         self.buffers[v] = buf
                         continue
                     self.buffers[v] = self.alloc(v.aval)
-                    if self.heap:
-                        owned[v] = self.heap.pop()
+                    if self.taken:
+                        owned[v] = self.taken.pop()
             if R is None:
                 kernels.emit(self, group[0])
             else:
@@ -338,12 +339,12 @@ class Codegen:
                         with self.scope():
                             kernels.emit(self, eqn)
                     self.row = None
-            self.free_heap(self.heap)            # the kernels' own scratch space
-            self.heap = []
-            self.free_heap([owned.pop(v) for v in list(owned) if last_use.get(v, k) <= k])
+            self.give_back(self.taken)            # the kernels' own scratch space
+            self.taken = []
+            self.give_back([owned.pop(v) for v in list(owned) if last_use.get(v, k) <= k])
         for v, buf in copies:
             self.store_loop(v, buf)
-        self.free_heap(list(owned.values()))
+        self.give_back(list(owned.values()))
         b.ret_void()
         with b.goto_block(self.allocas):
             b.branch(self.fn.blocks[1])
