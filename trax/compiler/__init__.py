@@ -17,7 +17,7 @@ import os
 import time
 
 from trax.core import Literal
-from trax.compiler import blas, cache, elfload, host, passes, symbols
+from trax.compiler import blas, cache, elfload, host, mathlib, passes, symbols
 from trax.compiler.executable import Compiled, Executable
 # the LLVM engine, fusion, codegen and the kernel rules are imported by the
 # first compilation that misses the disk cache: a cache hit never needs them
@@ -109,21 +109,19 @@ def _product_dtypes(jaxpr):
 
 def _load(dkey, source, names):
     """Native code from the disk cache (placed by our own loader where it can,
-    else by LLVM), else generated, compiled and stored."""
+    else by LLVM), else generated, compiled and stored. The math library's
+    pieces the code calls are loaded first (see mathlib)."""
     from_disk = cache.disk_get(dkey)
-    if from_disk is not None and elfload.supported():
-        try:
-            return elfload.load(from_disk, names, symbols.table)
-        except elfload.UnsupportedObject:
-            pass
-    from trax.compiler import engine
     if from_disk is not None:
         try:
-            return engine.load_object(from_disk, names)
+            mathlib.load_for(from_disk)
+            return elfload.load_or_llvm(from_disk, names, symbols.table)
         except Exception:             # unloadable despite its checksum: recompile
             cache.stats["disk_errors"] += 1
+    from trax.compiler import engine
     cache.stats["misses"] += 1
     ir_text, _, n_loops = source()
     obj = engine.emit_object(ir_text, strength_reduce=n_loops <= LSR_MAX_LOOPS)
     cache.disk_put(dkey, obj)
+    mathlib.load_for(obj)
     return engine.load_object(obj, names)

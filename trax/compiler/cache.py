@@ -14,8 +14,9 @@ The disk cache lives in ``$TRAX_CACHE_DIR`` if set (empty: disabled), else
 ``$XDG_CACHE_HOME/trax`` or ``~/.cache/trax``; ``TRAX_DISABLE_DISK_CACHE=1``
 disables it. Settings are read at every compilation. The directory also
 holds ``blas/``, the kept copy of OpenBLAS (see :func:`trax.compiler.blas.kept_copy`),
-``host/``, LLVM's description of this host (see :mod:`trax.compiler.host`), and
-``dispatch/``, the native dispatchers' object code (see :mod:`trax.compiler.dispatch`).
+``host/``, LLVM's description of this host (see :mod:`trax.compiler.host`),
+``dispatch/``, the native dispatchers' object code (see :mod:`trax.compiler.dispatch`),
+and ``mathlib/``, the math library's pieces (see :mod:`trax.compiler.mathlib`).
 """
 import hashlib
 import os

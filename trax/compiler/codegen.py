@@ -19,7 +19,7 @@ import numpy as np
 from llvmlite import ir
 
 from trax.core import Literal, Var
-from trax.compiler import elemental, rows, scalar, vmath
+from trax.compiler import elemental, mathlib, rows, scalar, vmath
 from trax.compiler.elemental import Index
 from trax.compiler.irtypes import (I8P, I32, I64, VOID, const, from_mem, i64, mem_type,
                                    to_mem)
@@ -110,7 +110,7 @@ class Codegen:
         self.row = None         # (R, r) inside a row group's loop
         sizes = [e.outvars[0].aval.size for e in jaxpr.eqns if e.primitive.name in _MATH]
         if len(sizes) >= _OUTLINE_MATH and sum(sizes) <= _OUTLINE_WORK:
-            self.module.trax_vm_lanes = scalar.math_lanes()
+            self.module.trax_vm_lanes = mathlib.lanes()
 
     # ---- values
 

@@ -18,7 +18,7 @@ import os
 import struct
 import sys
 
-__all__ = ["UnsupportedObject", "supported", "load"]
+__all__ = ["UnsupportedObject", "supported", "load", "load_or_llvm"]
 
 _SHT_PROGBITS, _SHT_SYMTAB, _SHT_RELA, _SHT_NOBITS, _SHT_REL = 1, 2, 4, 8, 9
 _SHT_X86_64_UNWIND = 0x70000001
@@ -135,6 +135,18 @@ def load(data, names, externals):
     except BaseException:
         _c().munmap(base, total)
         raise
+
+
+def load_or_llvm(data, names, externals):
+    """:func:`load` where this loader can, else LLVM's (which resolves
+    through :mod:`~trax.compiler.symbols`, like ``externals`` here)."""
+    if supported():
+        try:
+            return load(data, names, externals)
+        except UnsupportedObject:
+            pass
+    from trax.compiler import engine
+    return engine.load_object(data, names)
 
 
 def _place(data, sections, symtab, offsets, parts, base, total, names, externals):

@@ -26,7 +26,7 @@ import threading
 import llvmlite
 import llvmlite.binding as llvm
 
-from trax.compiler import symbols
+from trax.compiler import host, symbols
 
 __all__ = [
     "compile_ir",
@@ -105,12 +105,7 @@ def host_info() -> dict:
 def vector_bits() -> int:
     """Width in bits of the host's widest float vector registers (512 with
     AVX-512F, 256 with AVX, else 128)."""
-    feats = _get().features.split(",")
-    if "+avx512f" in feats:
-        return 512
-    if "+avx" in feats:
-        return 256
-    return 128
+    return host.vector_bits(_get().features.split(","))
 
 
 def cpu_signature() -> str:

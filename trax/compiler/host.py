@@ -16,7 +16,7 @@ import sys
 
 from trax.compiler import cache
 
-__all__ = ["fingerprint", "signature", "features"]
+__all__ = ["fingerprint", "signature", "features", "vector_bits"]
 
 _CPU_KEYS = ("vendor_id", "cpu family", "model", "model name", "stepping", "flags")
 _signature = None
@@ -77,3 +77,15 @@ def signature():
 def features():
     """The host's CPU features as LLVM lists them (``+avx2``, ``-avx512f``, ...)."""
     return signature().split("|")[2].split(",")
+
+
+def vector_bits(feats=None) -> int:
+    """Width in bits of the widest float vector registers of a CPU with the
+    features ``feats`` (default: the host's): 512 with AVX-512F, 256 with
+    AVX, else 128."""
+    feats = features() if feats is None else feats
+    if "+avx512f" in feats:
+        return 512
+    if "+avx" in feats:
+        return 256
+    return 128

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from llvmlite import ir
 
-from trax.compiler import engine, loops, vmath
+from trax.compiler import loops, mathlib, vmath
 from trax.compiler.irtypes import I1, const, is_float, is_signed, reg_type
 
 EMITTERS = {}
@@ -36,22 +36,13 @@ def intrinsic(b, name, args, ty=None):
     return b.call(fn, args)
 
 
-def math_lanes():
-    """Bytes per element -> lane counts of the vector versions of outlined
-    math functions (see vmath.call): the host's widest vectors, and 256-bit
-    ones too on AVX-512 hosts (LLVM may prefer those there)."""
-    bits = engine.vector_bits()
-    widths = (bits, 256) if bits > 256 else (bits,)
-    return {size: tuple(w // (8 * size) for w in widths) for size in (4, 8)}
-
-
 def branchy_lanes(name, ty):
     """The lane counts with which ``name`` over ``ty`` goes through
     ``vmath.call(..., inline=True)`` (its vector form branches, see
     vmath.branchy), or None when inline IR is used."""
     if not vmath.branchy(name, ty):
         return None
-    return math_lanes()[_bytes(ty)]
+    return mathlib.lanes()[_bytes(ty)]
 
 
 def _bytes(ty):
@@ -62,7 +53,8 @@ def _math(b, name, args):
     """A vmath function, computing half precision in float: inline IR; or a
     call to the module's one copy of it when the module sets
     ``trax_vm_lanes`` (a dict: bytes per element -> vector lane counts; see
-    codegen.Codegen and vmath.call); or, for the functions whose vector form
+    codegen.Codegen and vmath.call), a function of the math library (see
+    trax.compiler.mathlib); or, for the functions whose vector form
     branches (vmath.branchy), a call that is inlined after vectorization."""
     ty = args[0].type
     if ty == ir.HalfType():
@@ -71,7 +63,7 @@ def _math(b, name, args):
     lanes = getattr(b.module, "trax_vm_lanes", None)
     if lanes is not None:
         loops.fold_tail(b)
-        return vmath.call(b, name, args, lanes[_bytes(ty)])
+        return vmath.call(b, name, args, lanes[_bytes(ty)], library=True)
     branchy = branchy_lanes(name, ty)
     if branchy is not None:
         return vmath.call(b, name, args, branchy, inline=True)

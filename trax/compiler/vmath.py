@@ -14,10 +14,13 @@ there around a path that few arguments need (see ``branchy``).
 API::
 
     emit(builder, name, args) -> ir.Value
-    call(builder, name, args, lanes[, inline]) -> ir.Value   # one function per module
+    call(builder, name, args, lanes[, inline, library]) -> ir.Value   # one function per module
     finish(module)                                 # after the last call()
+    library_names(name, type, lanes) / define_library(module, name, type, lanes)
+                  # the math library's functions (see trax.compiler.mathlib)
     branchy(name, type)   # better through call(..., inline=True) than emit()
     SUPPORTED     # frozenset of accepted names (incl. numpy-style aliases)
+    CANONICAL     # the same without the aliases
     SCALAR_LIBM   # names implemented by a scalar libm call (empty)
     ARITY         # name -> number of arguments
 
@@ -70,7 +73,8 @@ from fractions import Fraction
 
 from llvmlite import ir
 
-__all__ = ["emit", "call", "finish", "SUPPORTED", "SCALAR_LIBM", "ARITY"]
+__all__ = ["emit", "call", "finish", "library_names", "define_library", "SUPPORTED",
+           "CANONICAL", "SCALAR_LIBM", "ARITY"]
 
 getcontext().prec = 120
 _PI = Fraction(Decimal(
@@ -1031,6 +1035,8 @@ ARITY = {n: (2 if n in ("pow", "atan2") else 1) for n in _IMPL}
 ARITY.update({a: ARITY[t] for a, t in _ALIASES.items() if t in ARITY})
 
 SUPPORTED = frozenset(ARITY)
+#: The functions' own names (SUPPORTED without the numpy-style aliases).
+CANONICAL = frozenset(_IMPL)
 #: Names implemented through a scalar libm call (would block vectorization).
 SCALAR_LIBM = frozenset()
 
@@ -1078,7 +1084,8 @@ def emit(builder: ir.IRBuilder, name: str, args, branchy=False) -> ir.Value:
 _VFABI = '"vector-function-abi-variant"'
 
 
-def call(builder: ir.IRBuilder, name: str, args, lanes=(), inline=False) -> ir.Value:
+def call(builder: ir.IRBuilder, name: str, args, lanes=(), inline=False,
+         library=False) -> ir.Value:
     """Like :func:`emit`, but through one internal function per (name, type)
     in the module instead of inline IR: a scalar ``noinline`` function whose
     ``vector-function-abi-variant`` attribute names vector versions of it with
@@ -1090,15 +1097,49 @@ def call(builder: ir.IRBuilder, name: str, args, lanes=(), inline=False) -> ir.V
     take their lanes of the result. With ``inline``, the vector versions are
     ``alwaysinline``: the loop vectorizer still sees a call, and
     engine.optimize inlines the vector call it makes (so a vector body may
-    branch, see _E.if_all, without a call per vector). Call
-    :func:`finish` on the module before printing it."""
+    branch, see _E.if_all, without a call per vector). With ``library``, the
+    module only declares the functions, by the names of
+    :func:`library_names`: their bodies are compiled once, by
+    :func:`define_library` (see trax.compiler.mathlib). Call :func:`finish`
+    on the module before printing it."""
     canon = _ALIASES.get(name, name)
     if canon not in _IMPL:
         raise KeyError(f"vmath: unsupported function {name!r}")
     args = list(args)
     ty = args[0].type
-    fn = _outlined(builder.module, canon, ty, tuple(lanes), inline)
+    if library:
+        fn = _declared(builder.module, canon, ty, tuple(lanes))
+    else:
+        fn = _outlined(builder.module, canon, ty, tuple(lanes), inline)
     return builder.call(fn, args)
+
+
+LIBRARY_PREFIX = "trax_lib_"
+
+
+def library_names(name: str, ty, lanes) -> list:
+    """The functions the math library exports for ``name`` over ``ty``
+    (``ir.FloatType()`` or ``ir.DoubleType()``): the scalar one, then one
+    per lane count in ``lanes``."""
+    fname = _fname(LIBRARY_PREFIX, _ALIASES.get(name, name), ty)
+    return [fname] + [f"{fname}_v{n}" for n in lanes]
+
+
+def define_library(module, name: str, ty, lanes) -> list:
+    """Define in ``module`` the exported functions :func:`library_names`
+    names (the bodies :func:`call` with ``library`` declares); returns
+    their names."""
+    canon = _ALIASES.get(name, name)
+    _outlined(module, canon, ty, tuple(lanes), False, LIBRARY_PREFIX)
+    names = library_names(canon, ty, lanes)
+    for n in names:
+        module.globals[n].linkage = ""
+    module.__dict__.pop("_trax_vm_used", None)
+    return names
+
+
+def _fname(prefix, canon, ty):
+    return f"{prefix}{canon}_{'f64' if isinstance(ty, ir.DoubleType) else 'f32'}"
 
 
 def _function(module, fname, ty, arity, inline=False):
@@ -1188,9 +1229,8 @@ def _via_wide(module, fname, wide, ty, inline=False):
     return fn
 
 
-def _outlined(module, canon, ty, lanes, inline):
-    tag = "f64" if isinstance(ty, ir.DoubleType) else "f32"
-    fname = f"trax_vm_{canon}_{tag}"
+def _outlined(module, canon, ty, lanes, inline, prefix="trax_vm_"):
+    fname = _fname(prefix, canon, ty)
     fn = module.globals.get(fname)
     if fn is not None:
         return fn
@@ -1200,21 +1240,45 @@ def _outlined(module, canon, ty, lanes, inline):
     wide = _define(module, f"{fname}_v{width}", canon, ir.VectorType(ty, width), inline)
     fn = _via_wide(module, fname, wide, ty, inline=inline)
     used = module.__dict__.setdefault("_trax_vm_used", [])
-    variants = []
     for n in lanes:
-        vname = f"{fname}_v{n}"
         if n != width:
-            used.append(_via_wide(module, vname, wide, ir.VectorType(ty, n), inline))
+            used.append(_via_wide(module, f"{fname}_v{n}", wide, ir.VectorType(ty, n), inline))
         elif not inline:
             used.append(wide)
         # (with ``inline``, the scalar version's call keeps ``wide`` alive until
         # the loop vectorizer has run; later, once inlined, it goes unless a
         # scalar remainder loop still calls it)
-        variants.append(f"_ZGV_LLVM_N{n}{'v' * ARITY[canon]}_{fname}({vname})")
+    _name_variants(fn, canon, lanes)
+    return fn
+
+
+def _declared(module, canon, ty, lanes):
+    """The library's scalar ``canon`` over ``ty`` declared in ``module``, with
+    its vector versions (see call(..., library=True))."""
+    fname = _fname(LIBRARY_PREFIX, canon, ty)
+    fn = module.globals.get(fname)
+    if fn is not None:
+        return fn
+    fn = ir.Function(module, ir.FunctionType(ty, [ty] * ARITY[canon]), fname)
+    used = module.__dict__.setdefault("_trax_vm_used", [])
+    for n in lanes:
+        vty = ir.VectorType(ty, n)
+        used.append(ir.Function(module, ir.FunctionType(vty, [vty] * ARITY[canon]),
+                                f"{fname}_v{n}"))
+    for f in [fn] + used[len(used) - len(lanes):]:
+        for a in ("nounwind", "readnone"):
+            f.attributes.add(a)
+    _name_variants(fn, canon, lanes)
+    return fn
+
+
+def _name_variants(fn, canon, lanes):
+    """Tell LLVM's loop vectorizer the vector versions of ``fn`` (the
+    functions ``<fn>_v<n>``, n in ``lanes``)."""
+    variants = [f"_ZGV_LLVM_N{n}{'v' * ARITY[canon]}_{fn.name}({fn.name}_v{n})" for n in lanes]
     # llvmlite only knows a fixed set of attribute names: add the string
     # attribute to the underlying set directly
     set.add(fn.attributes, f'{_VFABI}="{",".join(variants)}"')
-    return fn
 
 
 def finish(module) -> None:
