@@ -1,7 +1,9 @@
 """Measure the workloads and print the table (see benchmarks/__main__.py)."""
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -193,13 +195,16 @@ def bench_compile(t, jax, quick):
             lambda: jax.jit(jax.value_and_grad(W.mlp_loss_fn(jnp, jax.nn.log_softmax))),
             params, x, y)
         jax_chain = lambda: first_call_time(lambda: jax.jit(W.long_chain_fn(jnp)), x1)  # noqa: E731
-    for case, workload, jax_first in (("mlp grad", "mlp", jax_mlp),
-                                      ("200-op chain", "chain", jax_chain)):
-        t.add("4 first call", case, **_first_calls(dict(
-            trax_jit=lambda: _child_first_call(workload, quick, cold=True), jax=jax_first)))
-    _child_first_call("mlp", quick, cold=False)            # fills the disk cache
+    with tempfile.TemporaryDirectory(prefix="trax-bench-mathlib-") as library:
+        t.add("4 first call", "math library, built once per machine",
+              trax_jit=_child_seconds(_BUILD_LIBRARY, library))
+        for case, workload, jax_first in (("mlp grad", "mlp", jax_mlp),
+                                          ("200-op chain", "chain", jax_chain)):
+            t.add("4 first call", case, **_first_calls(dict(
+                trax_jit=lambda: _child_first_call(workload, quick, library), jax=jax_first)))
+    _child_first_call("mlp", quick)            # fills the disk cache
     t.add("4 first call", "mlp grad, new process (disk cache)",
-          **_first_calls(dict(trax_jit=lambda: _child_first_call("mlp", quick, cold=False))))
+          **_first_calls(dict(trax_jit=lambda: _child_first_call("mlp", quick))))
 
 
 def _first_calls(fns):
@@ -229,16 +234,37 @@ t0 = time.perf_counter(); fn(*args); print(time.perf_counter() - t0)
 """
 
 
-def _child_first_call(workload, quick, cold):
-    """First-call seconds of a jitted workload in a new process: ``cold``
-    compiles from scratch (no disk cache) after one unrelated small function
+_BUILD_LIBRARY = """
+import time
+t0 = time.perf_counter()
+from trax.compiler import mathlib
+mathlib.build_all(); print(time.perf_counter() - t0)
+"""
+
+
+def _child_first_call(workload, quick, library=None):
+    """First-call seconds of a jitted workload in a new process. With
+    ``library`` (a cache directory holding only the math library, which
+    trax builds once per machine) it compiles from scratch: in an empty
+    disk cache but for a copy of that, after one unrelated small function
     has been compiled, so the compiler's modules are loaded as JAX's are in
-    the parent; otherwise the disk cache serves it and everything the first
+    the parent. Otherwise the disk cache serves it, and everything the first
     call loads lazily (the compiler's modules included) is counted."""
+    code = _CHILD.format(cold=library is not None, workload=workload, quick=quick)
+    if library is None:
+        return _child_seconds(code)
+    with tempfile.TemporaryDirectory(prefix="trax-bench-cold-") as d:
+        shutil.copytree(library, d, dirs_exist_ok=True)
+        return _child_seconds(code, d)
+
+
+def _child_seconds(code, cache_dir=None):
+    """The number ``code`` prints last, run in a new process (with
+    ``TRAX_CACHE_DIR=cache_dir`` if given); None if it fails."""
     env = dict(os.environ)
-    if cold:
-        env["TRAX_DISABLE_DISK_CACHE"] = "1"
-    code = _CHILD.format(cold=cold, workload=workload, quick=quick)
+    if cache_dir is not None:
+        env["TRAX_CACHE_DIR"] = cache_dir
+        env.pop("TRAX_DISABLE_DISK_CACHE", None)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env)
     if out.returncode != 0:
