@@ -627,6 +627,25 @@ def test_outlined_math_folds_the_tail():
     assert "llvm.loop.vectorize.predicate.enable" in exe.as_text("llvm")
 
 
+def test_outlined_math_loops_name_their_width():
+    """A loop whose library calls all have one lane count is vectorized by
+    that many lanes without interleaving; with float32 and float64 calls
+    (two lane counts) LLVM chooses."""
+    from trax.compiler import mathlib
+    exe = check(_math_chain(6), rand((1001,), np.float32, -3, 3))
+    text = exe.as_text("llvm")
+    (hints,) = _loop_hints(text)
+    assert {"llvm.loop.vectorize.width", "llvm.loop.interleave.count"} <= hints
+    assert f'!{{ !"llvm.loop.vectorize.width", i32 {mathlib.lanes()[4][0]} }}' in text
+    assert re.search(rf'x float> @"?trax_lib_sin_f32_v{mathlib.lanes()[4][0]}\b',
+                     exe.as_text("llvm_optimized"))
+
+    def mixed(x, y):
+        return _math_chain(3)(x) + lax.convert_element_type(_math_chain(3)(y), np.float32)
+    exe = check(mixed, rand((101,), np.float32), rand((101,), np.float64))
+    assert all("llvm.loop.vectorize.width" not in h for h in _loop_hints(exe.as_text("llvm")))
+
+
 def _loop_hints(text):
     """Loop metadata of each loop in ``text``: a list of sets of hint names."""
     nodes = dict(re.findall(r"^(!\d+) = !\{ (.*) \}$", text, flags=re.M))

@@ -30,30 +30,40 @@ TINY_WORK = 1 << 14
 
 
 class _Loop:
-    __slots__ = ("trips", "hints")
+    __slots__ = ("trips", "hints", "widths")
 
     def __init__(self, trips):
         self.trips = trips          # static trip count, or None
         self.hints = {}             # loop metadata asked for by the body
+        self.widths = set()         # lane counts of the body's vector calls
 
 
 def _stack(module):
     return module.__dict__.setdefault("_trax_loops", [])
 
 
-def fold_tail(b):
+def fold_tail(b, lanes=None):
     """Ask LLVM to vectorize the innermost loop being emitted with masked
     loads and stores for its last iteration instead of a scalar (or narrower
     vector) remainder loop: one copy of the body instead of two or three
     (used around outlined vmath calls, see vmath.call). A hint: LLVM keeps a
-    remainder loop when it cannot mask the body."""
+    remainder loop when it cannot mask the body. ``lanes``: the lane count
+    of the vector versions of the call in the body; when all calls of the
+    loop agree, the loop is vectorized by that many lanes without
+    interleaving, which spares LLVM weighing other widths (O3 of the 200-op
+    chain: ~9.7 -> ~7.2 ms, the same code)."""
     stack = _stack(b.module)
     if stack:
         stack[-1].hints["llvm.loop.vectorize.predicate.enable"] = True
+        if lanes is not None:
+            stack[-1].widths.add(lanes)
 
 
 def _hints(me, outer):
     hints = dict(me.hints)
+    if len(me.widths) == 1:
+        hints["llvm.loop.vectorize.width"], = me.widths
+        hints["llvm.loop.interleave.count"] = 1
     trips = [lp.trips for lp in outer] + [me.trips]
     if None in trips:
         return hints

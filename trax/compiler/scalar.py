@@ -62,8 +62,9 @@ def _math(b, name, args):
         return b.fptrunc(_math(b, name, wide), ir.HalfType())
     lanes = getattr(b.module, "trax_vm_lanes", None)
     if lanes is not None:
-        loops.fold_tail(b)
-        return vmath.call(b, name, args, lanes[_bytes(ty)], library=True)
+        lanes = lanes[_bytes(ty)]
+        loops.fold_tail(b, max(lanes))
+        return vmath.call(b, name, args, lanes, library=True)
     branchy = branchy_lanes(name, ty)
     if branchy is not None:
         return vmath.call(b, name, args, branchy, inline=True)
