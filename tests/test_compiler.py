@@ -703,8 +703,7 @@ def test_many_loop_modules_skip_loop_strength_reduction(monkeypatch):
     seen = []
     emit = engine.emit_object
     monkeypatch.setattr(engine, "emit_object",
-                        lambda text, strength_reduce=True: seen.append(strength_reduce) or
-                        emit(text, strength_reduce))
+                        lambda text, **kw: seen.append(kw["strength_reduce"]) or emit(text, **kw))
 
     def rows(x, n):       # n row-wise reductions: a loop nest each
         return [lax.reduce_sum(lax.mul(x, float(k + 2)), (1,)) for k in range(n)]
@@ -715,14 +714,29 @@ def test_many_loop_modules_skip_loop_strength_reduction(monkeypatch):
         assert seen[-1] is reduce
 
 
-def test_emit_without_strength_reduction_leaves_llvm_as_it_was():
+@pytest.mark.parametrize("choice", ["strength_reduce", "schedule"])
+def test_emit_without_a_step_leaves_llvm_as_it_was(choice):
     from trax.compiler import engine
     x = rand((64, 33), np.float32)
-    text = trax.jit(lambda a, b: a[:, :32] * b[:, 1:] + a[:, 1:]).lower(x, x).as_text("llvm")
+    text = trax.jit(lambda a, b: lax.tanh(a[:, :32] * b[:, 1:]) + a[:, 1:]).lower(x, x).as_text("llvm")
     before = engine.emit_object(text)
-    without = engine.emit_object(text, strength_reduce=False)
+    without = engine.emit_object(text, **{choice: False})
     assert engine.emit_object(text) == before
     assert without != before
+
+
+def test_library_calling_modules_are_emitted_lean():
+    """A module calling the math library is emitted without loop strength
+    reduction and machine scheduling (see trax.compiler.emit_options)."""
+    import trax.compiler as C
+    c = check(_math_chain(6), rand((1000,), np.float32, -3, 3)).compiled
+    assert c.calls_library
+    assert C.emit_options(c.loops, c.calls_library) == {"strength_reduce": False,
+                                                        "schedule": False}
+    c = check(lambda v: lax.sin(v) * 2.0, rand((1000,), np.float32)).compiled
+    assert not c.calls_library
+    assert C.emit_options(c.loops, c.calls_library) == {"strength_reduce": True,
+                                                        "schedule": True}
 
 
 @pytest.mark.parametrize("form", ["sgd", "bias", "q_plus", "plus_q", "q_minus", "batched"])

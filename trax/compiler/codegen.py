@@ -109,7 +109,8 @@ class Codegen:
         self.taken = []
         self.row = None         # (R, r) inside a row group's loop
         sizes = [e.outvars[0].aval.size for e in jaxpr.eqns if e.primitive.name in _MATH]
-        if len(sizes) >= _OUTLINE_MATH and sum(sizes) <= _OUTLINE_WORK:
+        self.calls_library = len(sizes) >= _OUTLINE_MATH and sum(sizes) <= _OUTLINE_WORK
+        if self.calls_library:
             self.module.trax_vm_lanes = mathlib.lanes()
 
     # ---- values

@@ -192,31 +192,41 @@ def optimized_ir(ir_text: str) -> str:
         return str(mod)
 
 
-def assembly(ir_text: str, strength_reduce: bool = True) -> str:
+def assembly(ir_text: str, strength_reduce: bool = True, schedule: bool = True) -> str:
     """Optimized host assembly for ``ir_text`` (nothing is added to the
-    engine); ``strength_reduce`` as for :func:`emit_object`."""
-    return _emit(ir_text, strength_reduce, lambda tm, mod: tm.emit_assembly(mod))
+    engine); ``strength_reduce`` and ``schedule`` as for :func:`emit_object`."""
+    return _emit(ir_text, lambda tm, mod: tm.emit_assembly(mod),
+                 strength_reduce=strength_reduce, schedule=schedule)
 
 
-def emit_object(ir_text: str, strength_reduce: bool = True) -> bytes:
+def emit_object(ir_text: str, strength_reduce: bool = True, schedule: bool = True) -> bytes:
     """Optimized relocatable object code (ELF on Linux) for ``ir_text``.
-    ``strength_reduce=False`` leaves out LLVM's loop strength reduction (set
-    through LLVM's global ``-disable-lsr`` option for this call only)."""
-    return _emit(ir_text, strength_reduce, lambda tm, mod: bytes(tm.emit_object(mod)))
+    ``strength_reduce=False`` leaves out LLVM's loop strength reduction,
+    ``schedule=False`` its machine instruction scheduler (before register
+    allocation); each through a global LLVM option set for this call only."""
+    return _emit(ir_text, lambda tm, mod: bytes(tm.emit_object(mod)),
+                 strength_reduce=strength_reduce, schedule=schedule)
 
 
-def _emit(ir_text, strength_reduce, emit):
+# code generation choices -> (LLVM option leaving the step out, the option
+# as it was). -enable-misched=true is what x86 subtargets choose by default
+_LEAVE_OUT = {"strength_reduce": ("-disable-lsr=true", "-disable-lsr=false"),
+              "schedule": ("-enable-misched=false", "-enable-misched=true")}
+
+
+def _emit(ir_text, emit, **choices):
     s = _get()
     with _lock:
         mod = _parse(ir_text)
         optimize(mod)
-        if strength_reduce:
-            return emit(s.tm, mod)
-        llvm.set_option("trax", "-disable-lsr=true")
+        left_out = [_LEAVE_OUT[k] for k, v in choices.items() if not v]
+        for option, _ in left_out:
+            llvm.set_option("trax", option)
         try:
             return emit(s.tm, mod)
         finally:
-            llvm.set_option("trax", "-disable-lsr=false")
+            for _, option in left_out:
+                llvm.set_option("trax", option)
 
 
 def load_object(data: bytes, names) -> dict:

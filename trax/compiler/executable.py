@@ -45,7 +45,8 @@ class Compiled:
     def __init__(self, address, py_address, ws_address, name, source, jaxpr_text, n_args):
         self.address = address
         self.name = name
-        self._source = source       # () -> (LLVM IR text, kernel summary, loop count)
+        self._source = source       # () -> (LLVM IR text, kernel summary, loop count,
+                                    #        calls the math library)
         self._text = None
         self.jaxpr_text = jaxpr_text
         self.workspace_bytes = ctypes.CFUNCTYPE(ctypes.c_int64)(ws_address)()
@@ -74,6 +75,7 @@ class Compiled:
     ir_text = property(lambda self: self._generated(0))
     kernels = property(lambda self: self._generated(1))
     loops = property(lambda self: self._generated(2))
+    calls_library = property(lambda self: self._generated(3))
 
 
 class Executable:
@@ -171,7 +173,7 @@ class Executable:
             from trax.compiler import engine
             return engine.optimized_ir(c.ir_text)
         if kind == "asm":
-            from trax.compiler import LSR_MAX_LOOPS, engine
-            return engine.assembly(c.ir_text, strength_reduce=c.loops <= LSR_MAX_LOOPS)
+            from trax.compiler import emit_options, engine
+            return engine.assembly(c.ir_text, **emit_options(c.loops, c.calls_library))
         raise ValueError(f"unknown text kind {kind!r}; use jaxpr, kernels, llvm, "
                          f"llvm_optimized or asm")
