@@ -620,10 +620,16 @@ def test_outlined_math_non_flat_and_reduction():
     check(_math_chain(5), h, rtol=2e-3, atol=2e-3)
 
 
+def _math_sum(rounds):
+    """A math chain that LLVM vectorizes (a reduction: not vectorize.eligible)."""
+    return lambda x: lax.reduce_sum(_math_chain(rounds)(x), (0,))
+
+
 def test_outlined_math_folds_the_tail():
     """Loops around outlined math ask LLVM for a masked last iteration, so
     the vector body is the only copy of the loop."""
-    exe = check(_math_chain(6), rand((1000,), np.float32, -3, 3))
+    exe = check(_math_sum(6), rand((1000,), np.float32, -3, 3), rtol=1e-5)
+    assert not exe.compiled.vectorized
     assert "llvm.loop.vectorize.predicate.enable" in exe.as_text("llvm")
 
 
@@ -632,7 +638,7 @@ def test_outlined_math_loops_name_their_width():
     that many lanes without interleaving; with float32 and float64 calls
     (two lane counts) LLVM chooses."""
     from trax.compiler import mathlib
-    exe = check(_math_chain(6), rand((1001,), np.float32, -3, 3))
+    exe = check(_math_sum(6), rand((1001,), np.float32, -3, 3), rtol=1e-5)
     text = exe.as_text("llvm")
     (hints,) = _loop_hints(text)
     assert {"llvm.loop.vectorize.width", "llvm.loop.interleave.count"} <= hints
@@ -640,9 +646,10 @@ def test_outlined_math_loops_name_their_width():
     assert re.search(rf'x float> @"?trax_lib_sin_f32_v{mathlib.lanes()[4][0]}\b',
                      exe.as_text("llvm_optimized"))
 
-    def mixed(x, y):
-        return _math_chain(3)(x) + lax.convert_element_type(_math_chain(3)(y), np.float32)
-    exe = check(mixed, rand((101,), np.float32), rand((101,), np.float64))
+    def mixed(x, y):      # one loop calling float32 and float64 functions
+        both = _math_chain(3)(x) + lax.convert_element_type(_math_chain(3)(y), np.float32)
+        return lax.reduce_sum(both, (0,))
+    exe = check(mixed, rand((101,), np.float32), rand((101,), np.float64), rtol=1e-5)
     assert all("llvm.loop.vectorize.width" not in h for h in _loop_hints(exe.as_text("llvm")))
 
 
@@ -727,16 +734,19 @@ def test_emit_without_a_step_leaves_llvm_as_it_was(choice):
 
 def test_library_calling_modules_are_emitted_lean():
     """A module calling the math library is emitted without loop strength
-    reduction and machine scheduling (see trax.compiler.emit_options)."""
+    reduction and machine scheduling, and with the short pipeline when trax
+    vectorized it (see trax.compiler.emit_options)."""
     import trax.compiler as C
     c = check(_math_chain(6), rand((1000,), np.float32, -3, 3)).compiled
     assert c.calls_library
-    assert C.emit_options(c.loops, c.calls_library) == {"strength_reduce": False,
-                                                        "schedule": False}
+    assert c.emit_options() == {"o3": False, "strength_reduce": False, "schedule": False}
+    c = check(_math_sum(6), rand((1000,), np.float32, -3, 3), rtol=1e-5).compiled
+    assert c.calls_library and not c.vectorized
+    assert c.emit_options() == {"o3": True, "strength_reduce": False, "schedule": False}
     c = check(lambda v: lax.sin(v) * 2.0, rand((1000,), np.float32)).compiled
     assert not c.calls_library
-    assert C.emit_options(c.loops, c.calls_library) == {"strength_reduce": True,
-                                                        "schedule": True}
+    assert c.emit_options() == {"o3": True, "strength_reduce": True, "schedule": True}
+    assert C.emit_options(C.LSR_MAX_LOOPS + 1, False, False)["strength_reduce"] is False
 
 
 @pytest.mark.parametrize("form", ["sgd", "bias", "q_plus", "plus_q", "q_minus", "batched"])

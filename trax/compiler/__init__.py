@@ -34,14 +34,16 @@ _loaded = {}        # entry name -> address, for code already in this process
 LSR_MAX_LOOPS = 16
 
 
-def emit_options(n_loops, calls_library):
+def emit_options(n_loops, calls_library, vectorized):
     """engine.emit_object's choices for a module of ``n_loops`` loops. One
     that calls the math library (small arrays, many transcendentals: its
     loops are mostly calls) is emitted without loop strength reduction and
-    the machine scheduler: the 200-op chain's machine code took ~3 ms less
+    the machine scheduler: the 200-op chain's machine code took ~1.5 ms less
     (of ~11), and it, a 40000-element chain and a fused sum of 15
-    transcendentals over [200, 250] ran no slower (within noise)."""
-    return {"strength_reduce": n_loops <= LSR_MAX_LOOPS and not calls_library,
+    transcendentals over [200, 250] ran no slower (within noise). One whose
+    loops trax ``vectorized`` itself gets the short pipeline, not O3."""
+    return {"o3": not vectorized,
+            "strength_reduce": n_loops <= LSR_MAX_LOOPS and not calls_library,
             "schedule": not calls_library}
 
 
@@ -103,7 +105,7 @@ def _compile(jaxpr, jaxpr_text):
         ir_text = ir_text.replace(f'@"{ENTRY}"', f'@"{name}"').replace(
             f'@"{ENTRY}_py"', f'@"{name}_py"').replace(f'@"{ENTRY}_ws"', f'@"{name}_ws"')
         return (ir_text, fusion.kernel_summary(jaxpr, plan), loops.emitted(cg.module),
-                cg.calls_library)
+                cg.calls_library, cg.vectorized)
 
     addresses = _loaded.get(name)
     if addresses is None:
@@ -132,8 +134,8 @@ def _load(dkey, source, names):
             cache.stats["disk_errors"] += 1
     from trax.compiler import engine
     cache.stats["misses"] += 1
-    ir_text, _, n_loops, calls_library = source()
-    obj = engine.emit_object(ir_text, **emit_options(n_loops, calls_library))
+    ir_text, _, *facts = source()
+    obj = engine.emit_object(ir_text, **emit_options(*facts))
     cache.disk_put(dkey, obj)
     mathlib.load_for(obj)
     return engine.load_object(obj, names)

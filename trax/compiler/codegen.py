@@ -13,13 +13,13 @@ emitted inline into the entry, in program order.
 builder), ``ctx.read(var, index)``, ``ctx.buffer(var)``, ``ctx.scope()``,
 ``ctx.alloc(aval)`` and ``ctx.store_loop(var, buffer)``.
 """
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import numpy as np
 from llvmlite import ir
 
 from trax.core import Literal, Var
-from trax.compiler import elemental, mathlib, rows, scalar, vmath
+from trax.compiler import elemental, mathlib, rows, scalar, vectorize, vmath
 from trax.compiler.elemental import Index
 from trax.compiler.irtypes import (I8P, I32, I64, VOID, const, from_mem, i64, mem_type,
                                    to_mem)
@@ -57,9 +57,13 @@ class Buffer:
         return b.gep(self.ptr, [index.linear(b)], inbounds=True)
 
     def load(self, b, index):
+        if isinstance(index, vectorize.VectorIndex):
+            return vectorize.load(b, self.pointer(b, index), index)
         return from_mem(b, self.aval.dtype, b.load(self.pointer(b, index)))
 
     def store(self, b, index, value):
+        if isinstance(index, vectorize.VectorIndex):
+            return vectorize.store(b, self.pointer(b, index), index, value)
         b.store(to_mem(b, self.aval.dtype, value), self.pointer(b, index))
 
 
@@ -108,6 +112,10 @@ class Codegen:
         self.memo = {}
         self.taken = []
         self.row = None         # (R, r) inside a row group's loop
+        self.row_mask = None    # the rows of a vector row loop that exist (vectorize.mask)
+        self.vectorized = False  # are the loops in vector form (see vectorize.py)?
+        self.lanes = None       # the lanes of the vector loop being emitted
+        self.splats = {}        # (dtype, bytes, lanes) -> a literal in every lane
         sizes = [e.outvars[0].aval.size for e in jaxpr.eqns if e.primitive.name in _MATH]
         self.calls_library = len(sizes) >= _OUTLINE_MATH and sum(sizes) <= _OUTLINE_WORK
         if self.calls_library:
@@ -118,7 +126,8 @@ class Codegen:
     def read(self, atom, index):
         """The element of ``atom`` (a Var or Literal) at ``index``."""
         if isinstance(atom, Literal):
-            return const(atom.aval.dtype, atom.val)
+            c = const(atom.aval.dtype, atom.val)
+            return c if self.lanes is None else self._splat(atom, c)
         key = (atom, id(index))
         hit = self.memo.get(key)
         if hit is not None:
@@ -131,6 +140,17 @@ class Codegen:
             val = elemental.RULES[eqn.primitive.name](self, eqn, index)
         self.memo[key] = (val, index)
         return val
+
+    def _splat(self, literal, c):
+        """The constant ``c`` of ``literal`` in every lane of a vector, made
+        once per module (at the entry: LLVM folds it back into a constant,
+        but its text, 8 or 16 lanes long, is printed once, not at each use)."""
+        key = (literal.aval.dtype, literal.val.tobytes(), self.lanes)
+        v = self.splats.get(key)
+        if v is None:
+            with self.b.goto_block(self.allocas):
+                v = self.splats[key] = vectorize.splat(self.b, c, self.lanes, fold=False)
+        return v
 
     @contextmanager
     def scope(self):
@@ -186,13 +206,15 @@ class Codegen:
                             ir.Constant(I32, 3), ir.Constant(I32, 1)])
 
     def _row_buffer(self, aval, R):
-        """A :class:`RowBuffer` for one row of ``aval`` (freed after the group)."""
+        """A :class:`RowBuffer` for one row of ``aval`` (freed after the group;
+        in vector form, one element for each lane)."""
         row_size = aval.size // R
         ty = mem_type(aval.dtype)
-        nbytes = max(row_size, 1) * aval.dtype.itemsize
+        elements = _lanes(aval.dtype) if self.vectorized else max(row_size, 1)
+        nbytes = elements * aval.dtype.itemsize
         if nbytes <= _ROW_STACK_BYTES:
             with self.b.goto_block(self.allocas):
-                ptr = self.b.alloca(ty, size=max(row_size, 1))
+                ptr = self.b.alloca(ty, size=elements)
                 ptr.align = 64
             return RowBuffer(ptr, aval, row_size)
         return RowBuffer(self._take(nbytes, ty), aval, row_size)
@@ -282,12 +304,50 @@ class Codegen:
         by the rule of ``eqn`` when given, else read)."""
         if var.aval.size == 0:
             return
+        if self.vectorized:
+            return self._vector_store_loop(var, buf, eqn)
         with self.elements(var.aval.shape, self.flat_ok(var, eqn)) as idx:
             if eqn is None:
                 val = self.read(var, idx)
             else:
                 val = elemental.RULES[eqn.primitive.name](self, eqn, idx)
             buf.store(self.b, idx, val)
+
+    def _vector_store_loop(self, var, buf, eqn):
+        """store_loop in vector form (see vectorize.py); inside a vector row
+        loop (all rows of one element), the lanes of its rows only."""
+        b, n = self.b, var.aval.size
+        lanes = _lanes(var.aval.dtype)
+        with ExitStack() as stack:
+            if self.row is not None:
+                base, mask = self.row[1], self.row_mask
+            else:
+                k = stack.enter_context(loop(b, -(-n // lanes), "v"))
+                stack.enter_context(self.scope())
+                base = b.mul(k, i64(lanes), flags=("nuw", "nsw"))
+                mask = vectorize.mask(b, base, lanes, n)
+            idx = vectorize.VectorIndex(var.aval.shape, base, lanes, mask)
+            self.lanes = lanes
+            val = self.read(var, idx) if eqn is None else \
+                elemental.RULES[eqn.primitive.name](self, eqn, idx)
+            self.lanes = None
+            buf.store(b, idx, val)
+
+    def _groups(self, plan):
+        """rows.groups, in vector form only those whose rows are single
+        elements of one dtype (a vector row loop; others run kernel by kernel)."""
+        groups = rows.groups(plan)
+        if not self.vectorized:
+            return groups
+        out = []
+        for g in groups:
+            avals = [e.outvars[0].aval for e in g.eqns]
+            if g.rows is None or all(a.shape == (g.rows,) and a.dtype == avals[0].dtype
+                                     for a in avals):
+                out.append(g)
+            else:
+                out.extend(rows.Group(None, [e]) for e in g.eqns)
+        return out
 
     # ---- the whole function
 
@@ -309,10 +369,11 @@ class Codegen:
             else:
                 copies.append((v, buf))
         self.inlined = plan.inlined
+        self.vectorized = self.calls_library and vectorize.eligible(plan, jaxpr.outvars)
         last_use = _last_uses(plan, [v for v, _ in copies])
         owned = {}                      # var -> its temporary's workspace range
         k = -1
-        for grp in rows.groups(plan):
+        for grp in self._groups(plan):
             R, group = grp.rows, grp.eqns
             k += len(group)
             row_bufs = []
@@ -331,7 +392,11 @@ class Codegen:
             if R is None:
                 kernels.emit(self, group[0])
             else:
-                with loop(b, R, "r") as r, self.scope():
+                step = _lanes(group[0].outvars[0].aval.dtype) if self.vectorized else 1
+                with loop(b, -(-R // step), "r") as r, self.scope():
+                    if step > 1:     # a vector row loop: rows r*step ... r*step+step-1
+                        r = b.mul(r, i64(step), flags=("nuw", "nsw"))
+                        self.row_mask = vectorize.mask(b, r, step, R)
                     self.row = (R, r)
                     for buf in row_bufs:
                         buf.row = r
@@ -339,7 +404,7 @@ class Codegen:
                     for eqn in group:
                         with self.scope():
                             kernels.emit(self, eqn)
-                    self.row = None
+                    self.row = self.row_mask = None
             self.give_back(self.taken)            # the kernels' own scratch space
             self.taken = []
             self.give_back([owned.pop(v) for v in list(owned) if last_use.get(v, k) <= k])
@@ -375,6 +440,11 @@ class Codegen:
         """``i64 trax_entry_ws()``: the bytes of workspace the entry needs."""
         fn = ir.Function(self.module, ir.FunctionType(I64, []), ENTRY + "_ws")
         ir.IRBuilder(fn.append_basic_block()).ret(i64(self.workspace.size))
+
+
+def _lanes(dtype):
+    """The lanes of a vector loop over ``dtype`` elements (the math library's)."""
+    return max(mathlib.lanes()[dtype.itemsize])
 
 
 def _last_uses(plan, extra_reads):

@@ -126,10 +126,21 @@ def _parse(ir_text: str):
     return mod
 
 
-def optimize(module_ref) -> None:
-    """Run the O3 pipeline (loop + SLP vectorization on) over ``module_ref`` in place."""
+def optimize(module_ref, o3: bool = True) -> None:
+    """Run the O3 pipeline (loop + SLP vectorization on) over ``module_ref``
+    in place; with ``o3=False``, a short one for a module whose loops trax
+    vectorized itself (see vectorize.py): SROA, instruction combining, CFG
+    simplification."""
     s = _get()
     with _lock:
+        if not o3:
+            pb = llvm.create_pass_builder(s.tm, llvm.create_pipeline_tuning_options(speed_level=1))
+            short = llvm.create_new_module_pass_manager()
+            short.add_sroa_pass()
+            short.add_instruction_combine_pass()
+            short.add_simplify_cfg_pass()
+            short.run(module_ref, pb)
+            return
         pto = llvm.create_pipeline_tuning_options(speed_level=3)
         pto.loop_vectorization = True
         pto.slp_vectorization = True
@@ -184,27 +195,30 @@ def compile_ir(ir_text: str, names) -> dict:
         return out
 
 
-def optimized_ir(ir_text: str) -> str:
-    """The module after the O3 pipeline, as text (nothing is added to the engine)."""
+def optimized_ir(ir_text: str, o3: bool = True) -> str:
+    """The module after :func:`optimize`, as text (nothing is added to the engine)."""
     with _lock:
         mod = _parse(ir_text)
-        optimize(mod)
+        optimize(mod, o3)
         return str(mod)
 
 
-def assembly(ir_text: str, strength_reduce: bool = True, schedule: bool = True) -> str:
+def assembly(ir_text: str, o3: bool = True, strength_reduce: bool = True,
+             schedule: bool = True) -> str:
     """Optimized host assembly for ``ir_text`` (nothing is added to the
-    engine); ``strength_reduce`` and ``schedule`` as for :func:`emit_object`."""
-    return _emit(ir_text, lambda tm, mod: tm.emit_assembly(mod),
+    engine); choices as for :func:`emit_object`."""
+    return _emit(ir_text, lambda tm, mod: tm.emit_assembly(mod), o3,
                  strength_reduce=strength_reduce, schedule=schedule)
 
 
-def emit_object(ir_text: str, strength_reduce: bool = True, schedule: bool = True) -> bytes:
+def emit_object(ir_text: str, o3: bool = True, strength_reduce: bool = True,
+                schedule: bool = True) -> bytes:
     """Optimized relocatable object code (ELF on Linux) for ``ir_text``.
-    ``strength_reduce=False`` leaves out LLVM's loop strength reduction,
-    ``schedule=False`` its machine instruction scheduler (before register
-    allocation); each through a global LLVM option set for this call only."""
-    return _emit(ir_text, lambda tm, mod: bytes(tm.emit_object(mod)),
+    ``o3`` as for :func:`optimize`; ``strength_reduce=False`` leaves out
+    LLVM's loop strength reduction, ``schedule=False`` its machine
+    instruction scheduler (before register allocation); each through a
+    global LLVM option set for this call only."""
+    return _emit(ir_text, lambda tm, mod: bytes(tm.emit_object(mod)), o3,
                  strength_reduce=strength_reduce, schedule=schedule)
 
 
@@ -214,11 +228,11 @@ _LEAVE_OUT = {"strength_reduce": ("-disable-lsr=true", "-disable-lsr=false"),
               "schedule": ("-enable-misched=false", "-enable-misched=true")}
 
 
-def _emit(ir_text, emit, **choices):
+def _emit(ir_text, emit, o3, **choices):
     s = _get()
     with _lock:
         mod = _parse(ir_text)
-        optimize(mod)
+        optimize(mod, o3)
         left_out = [_LEAVE_OUT[k] for k, v in choices.items() if not v]
         for option, _ in left_out:
             llvm.set_option("trax", option)

@@ -46,7 +46,7 @@ class Compiled:
         self.address = address
         self.name = name
         self._source = source       # () -> (LLVM IR text, kernel summary, loop count,
-                                    #        calls the math library)
+                                    #        calls the math library, vectorized by trax)
         self._text = None
         self.jaxpr_text = jaxpr_text
         self.workspace_bytes = ctypes.CFUNCTYPE(ctypes.c_int64)(ws_address)()
@@ -76,6 +76,12 @@ class Compiled:
     kernels = property(lambda self: self._generated(1))
     loops = property(lambda self: self._generated(2))
     calls_library = property(lambda self: self._generated(3))
+    vectorized = property(lambda self: self._generated(4))
+
+    def emit_options(self):
+        """engine.emit_object's choices for this code (see trax.compiler.emit_options)."""
+        from trax.compiler import emit_options
+        return emit_options(self.loops, self.calls_library, self.vectorized)
 
 
 class Executable:
@@ -171,9 +177,9 @@ class Executable:
             return c.ir_text
         if kind == "llvm_optimized":
             from trax.compiler import engine
-            return engine.optimized_ir(c.ir_text)
+            return engine.optimized_ir(c.ir_text, c.emit_options()["o3"])
         if kind == "asm":
-            from trax.compiler import emit_options, engine
-            return engine.assembly(c.ir_text, **emit_options(c.loops, c.calls_library))
+            from trax.compiler import engine
+            return engine.assembly(c.ir_text, **c.emit_options())
         raise ValueError(f"unknown text kind {kind!r}; use jaxpr, kernels, llvm, "
                          f"llvm_optimized or asm")

@@ -28,12 +28,23 @@ def emitter(*names):
 
 
 def intrinsic(b, name, args, ty=None):
-    """Call LLVM intrinsic ``llvm.<name>.<type>`` on ``args``; with a result
-    type ``ty`` different from the arguments' it is overloaded on both."""
+    """Call LLVM intrinsic ``llvm.<name>.<type>`` on ``args`` (scalars or
+    vectors); with a result type ``ty`` different from the arguments' it is
+    overloaded on both."""
     overloads = [ty, args[0].type] if ty is not None and ty != args[0].type else [args[0].type]
-    fnty = ir.FunctionType(overloads[0], [a.type for a in args])
-    fn = b.module.declare_intrinsic(f"llvm.{name}", overloads, fnty)
+    full = ".".join([f"llvm.{name}"] + [mangled(t) for t in overloads])
+    fn = b.module.globals.get(full)
+    if fn is None:
+        fn = ir.Function(b.module, ir.FunctionType(overloads[0], [a.type for a in args]), full)
     return b.call(fn, args)
+
+
+def mangled(ty):
+    """``ty`` as LLVM spells it in an overloaded intrinsic's name: ``f32``,
+    ``i64``, ``v8f32``..."""
+    if isinstance(ty, ir.VectorType):
+        return f"v{ty.count}{mangled(ty.element)}"
+    return ty.intrinsic_name
 
 
 def branchy_lanes(name, ty):
@@ -62,6 +73,8 @@ def _math(b, name, args):
         return b.fptrunc(_math(b, name, wide), ir.HalfType())
     lanes = getattr(b.module, "trax_vm_lanes", None)
     if lanes is not None:
+        if isinstance(ty, ir.VectorType):       # a loop in vector form (vectorize.py)
+            return vmath.call(b, name, args, lanes[_bytes(ty.element)], library=True)
         lanes = lanes[_bytes(ty)]
         loops.fold_tail(b, max(lanes))
         return vmath.call(b, name, args, lanes, library=True)

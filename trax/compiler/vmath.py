@@ -1098,7 +1098,8 @@ def call(builder: ir.IRBuilder, name: str, args, lanes=(), inline=False,
     ``alwaysinline``: the loop vectorizer still sees a call, and
     engine.optimize inlines the vector call it makes (so a vector body may
     branch, see _E.if_all, without a call per vector). With ``library``, the
-    module only declares the functions, by the names of
+    module only declares the functions (vector ``args`` call the vector
+    version of their lane count, which must be in ``lanes``), by the names of
     :func:`library_names`: their bodies are compiled once, by
     :func:`define_library` (see trax.compiler.mathlib). Call :func:`finish`
     on the module before printing it."""
@@ -1108,7 +1109,9 @@ def call(builder: ir.IRBuilder, name: str, args, lanes=(), inline=False,
     args = list(args)
     ty = args[0].type
     if library:
-        fn = _declared(builder.module, canon, ty, tuple(lanes))
+        fn = _declared(builder.module, canon, getattr(ty, "element", ty), tuple(lanes))
+        if isinstance(ty, ir.VectorType):     # one of the vector versions, directly
+            fn = builder.module.globals[f"{fn.name}_v{ty.count}"]
     else:
         fn = _outlined(builder.module, canon, ty, tuple(lanes), inline)
     return builder.call(fn, args)
