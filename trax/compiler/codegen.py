@@ -21,8 +21,8 @@ from llvmlite import ir
 from trax.core import Literal, Var
 from trax.compiler import elemental, mathlib, rows, scalar, vectorize, vmath
 from trax.compiler.elemental import Index
-from trax.compiler.irtypes import (I8P, I32, I64, VOID, const, from_mem, i64, mem_type,
-                                   to_mem)
+from trax.compiler.irtypes import (I8P, I32, I64, VOID, const, declare, from_mem, i64,
+                                   mem_type, to_mem)
 from trax.compiler.layout import DATA
 from trax.compiler.loops import loop, nest
 from trax.compiler.workspace import Workspace
@@ -195,10 +195,8 @@ class Codegen:
             row_bytes = v.aval.size // grp.rows * v.aval.dtype.itemsize
             if not _PREFETCH_MIN <= row_bytes <= _PREFETCH_MAX:
                 continue
-            fn = self.module.globals.get("llvm.prefetch.p0")
-            if fn is None:
-                fn = ir.Function(self.module, ir.FunctionType(VOID, [I8P, I32, I32, I32]),
-                                 "llvm.prefetch.p0")
+            fn = declare(self.module, "llvm.prefetch.p0",
+                         ir.FunctionType(VOID, [I8P, I32, I32, I32]))
             nxt = b.add(r, i64(_PREFETCH_ROWS), flags=("nuw", "nsw"))
             base = b.gep(b.bitcast(buf.ptr, I8P), [b.mul(nxt, i64(row_bytes))])
             with loop(b, (row_bytes + 63) // 64, "pf") as line:
@@ -231,15 +229,9 @@ class Codegen:
         for offset, nbytes in taken:
             self.workspace.give(offset, nbytes)
 
-    def _libc(self, name, ret, args):
-        fn = self.module.globals.get(name)
-        if fn is None:
-            fn = ir.Function(self.module, ir.FunctionType(ret, args), name)
-        return fn
-
     def declare(self, name, ret, args):
         """Declare an external function (e.g. a BLAS routine)."""
-        return self._libc(name, ret, args)
+        return declare(self.module, name, ir.FunctionType(ret, args))
 
     # ---- loops
 

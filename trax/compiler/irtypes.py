@@ -28,6 +28,15 @@ def reg_type(dtype):
     raise NotImplementedError(f"trax.compiler: no LLVM type for dtype {dt}")
 
 
+def declare(module, name, fnty):
+    """The function ``name`` of ``module``, declared with type ``fnty`` if
+    it is not there yet (an external function or an LLVM intrinsic)."""
+    fn = module.globals.get(name)
+    if fn is None:
+        fn = ir.Function(module, fnty, name)
+    return fn
+
+
 def mem_type(dtype):
     """The LLVM type of one element of ``dtype`` in memory."""
     dt = np.dtype(dtype)

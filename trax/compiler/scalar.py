@@ -13,7 +13,7 @@ import numpy as np
 from llvmlite import ir
 
 from trax.compiler import loops, mathlib, vmath
-from trax.compiler.irtypes import I1, const, is_float, is_signed, reg_type
+from trax.compiler.irtypes import I1, const, declare, is_float, is_signed, reg_type
 
 EMITTERS = {}
 _FAST = ("contract",)     # allow FMA contraction of float arithmetic
@@ -33,9 +33,7 @@ def intrinsic(b, name, args, ty=None):
     overloaded on both."""
     overloads = [ty, args[0].type] if ty is not None and ty != args[0].type else [args[0].type]
     full = ".".join([f"llvm.{name}"] + [mangled(t) for t in overloads])
-    fn = b.module.globals.get(full)
-    if fn is None:
-        fn = ir.Function(b.module, ir.FunctionType(overloads[0], [a.type for a in args]), full)
+    fn = declare(b.module, full, ir.FunctionType(overloads[0], [a.type for a in args]))
     return b.call(fn, args)
 
 

@@ -21,7 +21,7 @@ from llvmlite import ir
 
 from trax.core import Literal
 from trax.compiler import elemental, scalar
-from trax.compiler.irtypes import I1, I64
+from trax.compiler.irtypes import I1, I64, declare
 
 __all__ = ["LANE_SAFE", "eligible", "VectorIndex", "mask", "splat", "load", "store"]
 
@@ -112,13 +112,6 @@ def mask(b, base, lanes, size):
 _ALIGN = {ir.FloatType: 4, ir.DoubleType: 8}      # bytes of an element
 
 
-def _masked(b, name, fnty):
-    fn = b.module.globals.get(name)
-    if fn is None:
-        fn = ir.Function(b.module, fnty, name)
-    return fn
-
-
 def _vector_pointer(b, ptr, lanes):
     vty = ir.VectorType(ptr.type.pointee, lanes)
     return vty, b.bitcast(ptr, vty.as_pointer())
@@ -132,7 +125,7 @@ def load(b, ptr, index):
     if index.mask is None:
         return b.load(vptr, align=align)
     mty = ir.VectorType(I1, index.lanes)
-    fn = _masked(b, f"llvm.masked.load.{scalar.mangled(vty)}.p0",
+    fn = declare(b.module, f"llvm.masked.load.{scalar.mangled(vty)}.p0",
                  ir.FunctionType(vty, [vptr.type, ir.IntType(32), mty, vty]))
     return b.call(fn, [vptr, ir.Constant(ir.IntType(32), align), index.mask,
                        ir.Constant(vty, None)])
@@ -147,6 +140,6 @@ def store(b, ptr, index, value):
         b.store(value, vptr, align=align)
         return
     mty = ir.VectorType(I1, index.lanes)
-    fn = _masked(b, f"llvm.masked.store.{scalar.mangled(vty)}.p0",
+    fn = declare(b.module, f"llvm.masked.store.{scalar.mangled(vty)}.p0",
                  ir.FunctionType(ir.VoidType(), [vty, vptr.type, ir.IntType(32), mty]))
     b.call(fn, [value, vptr, ir.Constant(ir.IntType(32), align), index.mask])

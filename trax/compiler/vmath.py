@@ -1263,14 +1263,12 @@ def _declared(module, canon, ty, lanes):
     if fn is not None:
         return fn
     fn = ir.Function(module, ir.FunctionType(ty, [ty] * ARITY[canon]), fname)
-    used = module.__dict__.setdefault("_trax_vm_used", [])
-    for n in lanes:
-        vty = ir.VectorType(ty, n)
-        used.append(ir.Function(module, ir.FunctionType(vty, [vty] * ARITY[canon]),
-                                f"{fname}_v{n}"))
-    for f in [fn] + used[len(used) - len(lanes):]:
+    vectors = [ir.Function(module, ir.FunctionType(vty, [vty] * ARITY[canon]), f"{fname}_v{n}")
+               for n, vty in ((n, ir.VectorType(ty, n)) for n in lanes)]
+    for f in [fn] + vectors:
         for a in ("nounwind", "readnone"):
             f.attributes.add(a)
+    module.__dict__.setdefault("_trax_vm_used", []).extend(vectors)
     _name_variants(fn, canon, lanes)
     return fn
 
