@@ -3,6 +3,7 @@ pytrees and keyword arguments, disable_jit, ahead-of-time lowering, nested
 jit (the pjit primitive), composition with the other transformations, and
 the errors, with JAX's semantics as the reference."""
 import functools
+import importlib
 import os
 
 import numpy as np
@@ -190,6 +191,43 @@ def test_pytree_args_and_outputs_with_none_leaves():
     # None inside the input pytree is an empty subtree, not an argument
     g = trax.jit(lambda t: t[0] * 2)
     assert float(g((3.0, None))) == 6.0
+
+
+def test_pytree_arguments_take_the_quick_path():
+    """Repeated calls with tuples, lists and dicts of arrays skip the general
+    flattening (jit._quick_key); any change of structure, shape, dtype or
+    weak type still retraces, and dict order does not matter."""
+    jit_module = importlib.import_module("trax.jit")
+    traces = []
+
+    @trax.jit
+    def f(params, x):
+        traces.append(1)
+        return [w * x + b for w, b in params], {"n": params[0][0].sum()}
+
+    p = [(np.ones(3, F32), F32(1.0)), (np.full(3, 2.0, F32), 0.5)]
+    x = np.arange(3, dtype=F32)
+    outs = [f(p, x) for _ in range(4)]
+    assert len(traces) == 1 and f.cache_info()["hits"] == 3
+    key, leaves = jit_module._quick_key((p, x))
+    assert key in f._fast and len(leaves) == 5
+    for out in outs:
+        np.testing.assert_array_equal(out[0][0], x + 1.0)
+        np.testing.assert_array_equal(out[0][1], 2.0 * x + 0.5)
+        assert out[0][1].dtype == np.float32 and float(out[1]["n"]) == 3.0
+    f([p[0]], x)                                          # structure
+    f([p[0], (np.full(3, 2.0), 0.5)], x)                  # dtype
+    f([p[0], (np.full(3, 2.0, F32), F32(0.5))], x)        # weak type
+    assert len(traces) == 4
+    np.testing.assert_array_equal(f(p, x)[0][1], 2.0 * x + 0.5)
+    assert len(traces) == 4
+
+    g = trax.jit(lambda d: d["a"] - d["b"])
+    a, b = np.ones(2, F32), np.full(2, 3.0, F32)
+    np.testing.assert_array_equal(g({"a": a, "b": b}), [-2.0, -2.0])
+    np.testing.assert_array_equal(g({"b": b, "a": a}), [-2.0, -2.0])
+    assert g.cache_info()["entries"] == 1 and g.cache_info()["hits"] == 1
+    assert jit_module._quick_key(({1: a, "x": b},)) == (None, None)    # unsortable keys
 
 
 def test_keyword_arguments():

@@ -221,16 +221,14 @@ class Jitted:
             if out is not self._native_miss:
                 return out
         if not kwargs and self._fast is not None and core._dynamic_main is None:
-            try:
-                key = tuple([_QUICK_SIG[type(a)](a) for a in args])
-            except KeyError:        # a pytree, a tracer, ...: the general path
-                key = None
+            key, leaves = _quick_key(args)
             hit = self._fast.get(key)
             if hit is not None and not _disabled:
                 self.hits += 1
-                if key not in self._native_tried and len(self._native_tried) < _NATIVE_MAX:
+                if leaves is args and key not in self._native_tried \
+                        and len(self._native_tried) < _NATIVE_MAX:
                     self._go_native(key, args, hit[3])
-                outs = hit[0](*args)
+                outs = hit[0](*leaves)
                 return outs if hit[1] else tree_unflatten(hit[2], outs)
         return self._call(args, kwargs)
 
@@ -266,9 +264,8 @@ class Jitted:
         their quick signature to the executable on later calls."""
         if kwargs or self._fast is None:
             return
-        try:
-            key = tuple([_QUICK_SIG[type(a)](a) for a in args])
-        except KeyError:
+        key, leaves = _quick_key(args)
+        if key is None:
             return
         exe = entry.executable
         single_leaf = entry.out_tree == _LEAF
@@ -277,10 +274,10 @@ class Jitted:
         # strides need no checks; scalars only become 0-d arrays
         avals = entry.jaxpr.in_avals
         arrays_ok = all(a.flags.c_contiguous and a.dtype == aval.dtype
-                        for a, aval in zip(args, avals) if isinstance(a, np.ndarray))
+                        for a, aval in zip(leaves, avals) if isinstance(a, np.ndarray))
         if arrays_ok:
             fast = exe.fast_call()
-            scalars = [(i, aval.dtype) for i, (a, aval) in enumerate(zip(args, avals))
+            scalars = [(i, aval.dtype) for i, (a, aval) in enumerate(zip(leaves, avals))
                        if not isinstance(a, np.ndarray)]
             if fast is not None and scalars:
                 fast = _converting(fast, scalars)
@@ -406,6 +403,42 @@ _NATIVE_MAX = 8         # signatures per jitted function with a native dispatche
 
 def _array_sig(a):
     return (a.shape, a.dtype, a.strides)
+
+
+def _quick_key(args):
+    """``(key, leaves)`` for arguments that are plain arrays and scalars, or
+    tuples, lists, dicts and Nones of them: ``key`` names the structure and
+    each leaf's quick signature, ``leaves`` are in jit's flattening order (``args``
+    itself when every argument is a leaf); ``(None, None)`` for anything else
+    (tracers, other pytree nodes...), which takes the general path."""
+    try:
+        return tuple([_QUICK_SIG[type(a)](a) for a in args]), args
+    except KeyError:
+        pass
+    key, leaves = [], []
+    stack = list(reversed(args))
+    while stack:
+        x = stack.pop()
+        t = type(x)
+        sig = _QUICK_SIG.get(t)
+        if sig is not None:
+            leaves.append(x)
+            key.append(sig(x))
+        elif t is tuple or t is list:
+            key.append((t, len(x)))
+            stack.extend(reversed(x))
+        elif t is dict:
+            try:
+                keys = tuple(sorted(x))
+            except TypeError:
+                return None, None
+            key.append((dict, keys))
+            stack.extend(x[k] for k in reversed(keys))
+        elif x is None:
+            key.append(None)
+        else:
+            return None, None
+    return (len(args), tuple(key)), leaves
 
 
 # The quick signature of each plain argument type: a different shape, dtype
