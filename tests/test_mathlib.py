@@ -58,6 +58,17 @@ def test_a_damaged_piece_is_rebuilt(tmp_path):
     assert path.read_bytes() == good                      # rewritten
 
 
+def test_pieces_load_through_llvm_where_our_loader_refuses(tmp_path):
+    d = tmp_path / "cache"
+    bits = _child(d)[0]                                   # builds and stores the pieces
+    refuse = ("from trax.compiler import elfload\n"
+              "def refuse(*args):\n"
+              "    raise elfload.UnsupportedObject('refused by the test')\n"
+              "elfload.load = refuse\n")
+    out = run_python(refuse + _CHILD.format(dtype="float32"), d).split()
+    assert out[0] == bits and out[1:4] == ["1", "0", "0"]  # a disk hit, by LLVM
+
+
 def test_without_a_disk_cache_pieces_are_compiled_in_the_process(tmp_path):
     bits = _child(tmp_path / "cache")[0]
     out = run_python("import os; os.environ['TRAX_DISABLE_DISK_CACHE'] = '1'\n"
