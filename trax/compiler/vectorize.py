@@ -21,7 +21,7 @@ from llvmlite import ir
 
 from trax.core import Literal
 from trax.compiler import elemental, scalar
-from trax.compiler.irtypes import I1, I64, declare
+from trax.compiler.irtypes import I1, I32, I64, declare
 
 __all__ = ["LANE_SAFE", "eligible", "VectorIndex", "mask", "splat", "load", "store"]
 
@@ -95,8 +95,8 @@ def splat(b, value, lanes, fold=True):
     vty = ir.VectorType(value.type, lanes)
     if fold and isinstance(value, ir.Constant):
         return ir.Constant(vty, [value] * lanes)
-    one = b.insert_element(ir.Constant(vty, None), value, ir.Constant(ir.IntType(32), 0))
-    return b.shuffle_vector(one, one, ir.Constant(ir.VectorType(ir.IntType(32), lanes), None))
+    one = b.insert_element(ir.Constant(vty, None), value, ir.Constant(I32, 0))
+    return b.shuffle_vector(one, one, ir.Constant(ir.VectorType(I32, lanes), None))
 
 
 def mask(b, base, lanes, size):
@@ -126,8 +126,8 @@ def load(b, ptr, index):
         return b.load(vptr, align=align)
     mty = ir.VectorType(I1, index.lanes)
     fn = declare(b.module, f"llvm.masked.load.{scalar.mangled(vty)}.p0",
-                 ir.FunctionType(vty, [vptr.type, ir.IntType(32), mty, vty]))
-    return b.call(fn, [vptr, ir.Constant(ir.IntType(32), align), index.mask,
+                 ir.FunctionType(vty, [vptr.type, I32, mty, vty]))
+    return b.call(fn, [vptr, ir.Constant(I32, align), index.mask,
                        ir.Constant(vty, None)])
 
 
@@ -141,5 +141,5 @@ def store(b, ptr, index, value):
         return
     mty = ir.VectorType(I1, index.lanes)
     fn = declare(b.module, f"llvm.masked.store.{scalar.mangled(vty)}.p0",
-                 ir.FunctionType(ir.VoidType(), [vty, vptr.type, ir.IntType(32), mty]))
-    b.call(fn, [value, vptr, ir.Constant(ir.IntType(32), align), index.mask])
+                 ir.FunctionType(ir.VoidType(), [vty, vptr.type, I32, mty]))
+    b.call(fn, [value, vptr, ir.Constant(I32, align), index.mask])
