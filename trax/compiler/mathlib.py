@@ -7,8 +7,8 @@ they cost LLVM more than the loops calling them: for the 200-op chain of
 sin and cos, ~6 ms of the machine code and ~3 ms of O3, and ~4 ms of IR
 generation. So the modules only declare them (``trax_lib_<name>_<f32|f64>``
 and its vector versions, see ``vmath.call(..., library=True)``), and this
-module provides them: one *piece* per (function, dtype), compiled on first
-need, kept in the disk cache (``mathlib/``, keyed like compiled jaxprs on
+module provides them: one *piece* per (function, dtype) (sin and cos share
+one, as they share their body), compiled on first need, kept in the disk cache (``mathlib/``, keyed like compiled jaxprs on
 the compiler's fingerprint and the target) and loaded into the process
 once, by our object loader where it can (see elfload), before any object
 that calls it. :func:`build_all` builds every piece ahead of time (~1 s).
@@ -34,6 +34,11 @@ def lanes():
     return {size: tuple(w // (8 * size) for w in widths) for size in (4, 8)}
 
 
+# Functions that share one piece: outlined sin and cos share one body
+# (vmath._shared_trig), built once for both.
+_PIECES = {"sin": ("sin", "cos"), "cos": ("sin", "cos")}
+
+
 def load_for(obj):
     """Load every piece that the object code ``obj`` calls (no-op for the
     ones already loaded)."""
@@ -42,21 +47,24 @@ def load_for(obj):
 
 
 def piece(name, tag):
-    """Load the piece for vmath function ``name`` over ``tag`` ("f32" or
-    "f64") into the process (from the disk cache, else compiled and stored)
-    and register its functions for code loaded afterwards."""
+    """Load the piece holding vmath function ``name`` over ``tag`` ("f32"
+    or "f64") into the process (from the disk cache, else compiled and
+    stored) and register its functions for code loaded afterwards."""
+    members = _PIECES.get(name, (name,))
     with _lock:
-        if (name, tag) in _loaded:
+        if (members, tag) in _loaded:
             return
-        names = _names(name, tag)
-        path = cache.entry_path("mathlib", _key(name, tag) + ".o")
+        ty, widths = _ty(tag), lanes()[8 if tag == "f64" else 4]
+        path = cache.entry_path("mathlib", _key(members, tag) + ".o")
         obj = cache.read_entry(path)
         if obj is None:
-            obj = _build(name, tag)
+            obj = _build(members, ty, widths)
             cache.write_entry(path, obj)
+        from trax.compiler import vmath
+        names = [n for m in members for n in vmath.library_names(m, ty, widths)]
         for n, address in elfload.load_or_llvm(obj, names, symbols.table).items():
             symbols.register(n, address)
-        _loaded.add((name, tag))
+        _loaded.add((members, tag))
 
 
 def _ty(tag):
@@ -64,31 +72,27 @@ def _ty(tag):
     return ir.DoubleType() if tag == "f64" else ir.FloatType()
 
 
-def _names(name, tag):
-    from trax.compiler import vmath
-    return vmath.library_names(name, _ty(tag), lanes()[8 if tag == "f64" else 4])
-
-
-def _key(name, tag):
+def _key(members, tag):
     from trax.compiler import _FINGERPRINT
-    return cache.disk_key(f"mathlib {_FINGERPRINT} {name} {tag}", host.signature())
+    return cache.disk_key(f"mathlib {_FINGERPRINT} {' '.join(members)} {tag}",
+                          host.signature())
 
 
-def _build(name, tag):
-    """Object code defining the piece's functions."""
+def _build(members, ty, widths):
+    """Object code defining the functions of a piece."""
     from llvmlite import ir
     from trax.compiler import engine, vmath
     module = ir.Module(name="trax_mathlib")
-    vmath.define_library(module, name, _ty(tag), lanes()[8 if tag == "f64" else 4])
+    for name in members:
+        vmath.define_library(module, name, ty, widths)
     return engine.emit_object(str(module))
 
 
 def build_all():
     """Load (building where needed) every piece; returns how many there are."""
     from trax.compiler import vmath
-    names = sorted(vmath.CANONICAL)
-    for name in names:
+    pieces = sorted({_PIECES.get(name, (name,)) for name in vmath.CANONICAL})
+    for members in pieces:
         for tag in ("f32", "f64"):
-            piece(name, tag)
-    return 2 * len(names)
-
+            piece(members[0], tag)
+    return 2 * len(pieces)
