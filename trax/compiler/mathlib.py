@@ -8,10 +8,11 @@ sin and cos, ~6 ms of the machine code and ~3 ms of O3, and ~4 ms of IR
 generation. So the modules only declare them (``trax_lib_<name>_<f32|f64>``
 and its vector versions, see ``vmath.call(..., library=True)``), and this
 module provides them: one *piece* per (function, dtype) (sin and cos share
-one, as they share their body), compiled on first need, kept in the disk cache (``mathlib/``, keyed like compiled jaxprs on
-the compiler's fingerprint and the target) and loaded into the process
-once, by our object loader where it can (see elfload), before any object
-that calls it. :func:`build_all` builds every piece ahead of time (~1 s).
+one, as they share their body), compiled on first need, kept in the disk
+cache (``mathlib/``, keyed like compiled jaxprs on the compiler's
+fingerprint and the target) and loaded into the process once, by our object
+loader where it can (see elfload), before any object that calls it.
+:func:`build_all` builds every piece ahead of time (~1 s).
 """
 import re
 import threading
@@ -22,7 +23,7 @@ __all__ = ["lanes", "load_for", "piece", "build_all"]
 
 _SYMBOL = re.compile(rb"trax_lib_(\w+?)_(f32|f64)(?:_v\d+)?\0")
 _lock = threading.Lock()
-_loaded = set()          # (name, tag) pieces in this process
+_loaded = set()          # (member names, tag) of the pieces in this process
 
 
 def lanes():

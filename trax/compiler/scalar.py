@@ -59,12 +59,12 @@ def _bytes(ty):
 
 
 def _math(b, name, args):
-    """A vmath function, computing half precision in float: inline IR; or a
-    call to the module's one copy of it when the module sets
-    ``trax_vm_lanes`` (a dict: bytes per element -> vector lane counts; see
-    codegen.Codegen and vmath.call), a function of the math library (see
-    trax.compiler.mathlib); or, for the functions whose vector form
-    branches (vmath.branchy), a call that is inlined after vectorization."""
+    """A vmath function, computing half precision in float: inline IR; or,
+    when the module sets ``trax_vm_lanes`` (a dict: bytes per element ->
+    vector lane counts; see codegen.Codegen), a call of the math library's
+    function (see trax.compiler.mathlib; vector arguments call its vector
+    version); or, for the functions whose vector form branches
+    (vmath.branchy), a call that is inlined after vectorization."""
     ty = args[0].type
     if ty == ir.HalfType():
         wide = [b.fpext(a, ir.FloatType()) for a in args]
