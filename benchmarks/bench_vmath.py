@@ -14,8 +14,9 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from llvmlite import ir  # noqa: E402
 
-from trax.compiler import engine, scalar  # noqa: E402
-from trax.compiler.vmath_kernels import map_kernel  # noqa: E402
+from trax.compiler.runtime import engine  # noqa: E402
+from trax.compiler.lower import scalar  # noqa: E402
+from benchmarks.vmath_kernels import map_kernel  # noqa: E402
 
 
 def median_time(f, reps=7):

@@ -237,7 +237,7 @@ t0 = time.perf_counter(); fn(*args); print(time.perf_counter() - t0)
 _BUILD_LIBRARY = """
 import time
 t0 = time.perf_counter()
-from trax.compiler import mathlib
+from trax.compiler.math import mathlib
 mathlib.build_all(); print(time.perf_counter() - t0)
 """
 

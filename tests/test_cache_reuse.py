@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from child import run_python
 
-from trax.compiler import blas
+from trax.compiler.runtime import blas
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_unloadable_kept_copy_falls_back_to_a_temporary_copy(monkeypatch, tmp_pa
 
 _CHILD = """
 import numpy as np, trax
-from trax.compiler import blas
+from trax.compiler.runtime import blas
 a = np.ones((64, 64), np.float32)
 np.testing.assert_allclose(trax.jit(lambda x, y: x @ y)(a, a), a @ a)
 print([getattr(lib, "_name", "") for lib in blas._libs.values()])
@@ -129,10 +129,11 @@ def test_processes_share_the_kept_copy(tmp_path):
 
 _HIT = """
 import sys, numpy as np, trax
-from trax.compiler import cache
+from trax.compiler.runtime import cache
 x = np.arange(6.0).reshape(2, 3)
 np.testing.assert_allclose(trax.jit(lambda a: (a * 2.0).sum(0))(x), (x * 2.0).sum(0))
-gen = ("fusion", "codegen", "vmath", "reductions", "linalg", "structural")
+gen = ("plan.fusion", "lower.codegen", "math.vmath", "lower.reductions", "lower.linalg",
+       "lower.structural")
 print(cache.stats["disk_hits"], cache.stats["misses"],
       [m for m in gen if "trax.compiler." + m in sys.modules] == list(gen),
       any("trax.compiler." + m in sys.modules for m in gen))

@@ -12,7 +12,8 @@ import pytest
 import trax
 from trax import lax
 from trax.core import eval_jaxpr
-from trax.compiler import cache, compile_jaxpr
+from trax.compiler.runtime import cache
+from trax.compiler.driver import compile_jaxpr
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 RNG = np.random.default_rng(0)
@@ -353,7 +354,7 @@ def test_cheap_shared_value_is_recomputed():
     recomputed in each (no pass that writes it) on arrays of at least
     fusion.RECOMPUTE_MIN elements; a smaller one, a transcendental, a
     division by a full array or an op of two big arrays is materialized."""
-    from trax.compiler import fusion
+    from trax.compiler.plan import fusion
     def f(x, y):
         c = lax.sub(x, 1.5)                   # recomputed in both reductions
         return lax.reduce_sum(c, (0,)), lax.reduce_max(lax.mul(c, c), (0,))
@@ -370,7 +371,7 @@ def test_cheap_shared_value_is_recomputed():
 def test_recomputation_chains_are_bounded():
     """Chains of recomputed ops stop at fusion.MAX_RECOMPUTED: the op below
     is materialized once instead of being recomputed ever deeper."""
-    from trax.compiler import fusion
+    from trax.compiler.plan import fusion
     def f(x):
         c = x
         for k in range(fusion.MAX_RECOMPUTED + 2):
@@ -459,7 +460,8 @@ def test_memory_cache_hit():
 _CHILD = """
 import numpy as np, trax
 from trax import lax
-from trax.compiler import cache, compile_jaxpr
+from trax.compiler.runtime import cache
+from trax.compiler.driver import compile_jaxpr
 x = np.arange(5.0)
 exe = compile_jaxpr(trax.make_jaxpr(lambda x: lax.add(lax.mul(x, 7.0), lax.sin(x)))(x))
 np.testing.assert_allclose(exe(x)[0], x * 7.0 + np.sin(x), rtol=1e-12)
@@ -536,11 +538,12 @@ def test_jit_row_groups_match_eager(shape, k):
 
 
 def test_jit_row_group_plan():
-    from trax.compiler import fusion, passes, rows
+    from trax.compiler.plan import fusion, rows
+    from trax.compiler.passes.simplify import simplify
     import trax.numpy as tnp
     f = _row_fns()[0]
     x = np.ones((8, 32), np.float32)
-    jaxpr = passes.simplify(trax.make_jaxpr(trax.grad(lambda a: tnp.sum(f(a) * a)))(x)).jaxpr
+    jaxpr = simplify(trax.make_jaxpr(trax.grad(lambda a: tnp.sum(f(a) * a)))(x)).jaxpr
     groups = rows.groups(fusion.plan(jaxpr))
     assert len(groups) == 1 and groups[0].rows == 8
 
@@ -567,7 +570,7 @@ def test_outlined_math_matches_inline(dtype, size, monkeypatch):
     """Many transcendentals on small arrays: calls of the math library's
     function per (function, dtype), declared with its vector variants and
     defined elsewhere (see mathlib); same bits as inline IR."""
-    from trax.compiler import codegen
+    from trax.compiler.lower import codegen
     f = _math_chain(6)                       # 12 sin/cos
     x = rand((size,), dtype, -30, 30)
     exe = check(f, x)
@@ -637,7 +640,7 @@ def test_outlined_math_loops_name_their_width():
     """A loop whose library calls all have one lane count is vectorized by
     that many lanes without interleaving; with float32 and float64 calls
     (two lane counts) LLVM chooses."""
-    from trax.compiler import mathlib
+    from trax.compiler.math import mathlib
     exe = check(_math_sum(6), rand((1001,), np.float32, -3, 3), rtol=1e-5)
     text = exe.as_text("llvm")
     (hints,) = _loop_hints(text)
@@ -667,7 +670,7 @@ def _loop_hints(text):
 def test_loop_hints_cold_and_tiny_loops():
     """Loops that run little in all are not unrolled, tiny ones not
     vectorized; big ones get no hints (LLVM decides)."""
-    from trax.compiler import loops
+    from trax.compiler.lower import loops
     small = compile_jaxpr(trax.make_jaxpr(lambda x: lax.reduce_sum(x * 2.0, (1,)))(
         rand((128, 10)))).as_text("llvm")
     hints = _loop_hints(small)
@@ -682,7 +685,7 @@ def test_loop_hints_cold_and_tiny_loops():
 
 
 def test_loop_hint_rules():
-    from trax.compiler import loops
+    from trax.compiler.lower import loops
     lp = loops._Loop
     assert loops._hints(lp(1000), []) == {"llvm.loop.unroll.disable": None}
     assert loops._hints(lp(10), [lp(128)]) == {"llvm.loop.unroll.disable": None,
@@ -696,7 +699,7 @@ def test_loop_hint_rules():
 
 
 def test_large_arrays_keep_inline_math():
-    from trax.compiler import codegen
+    from trax.compiler.lower import codegen
     x = np.ones(codegen._OUTLINE_WORK // 8 + 1, np.float32)
     cj = trax.make_jaxpr(_math_chain(4))(x)
     assert_math_inline(compile_jaxpr(cj))
@@ -705,8 +708,8 @@ def test_large_arrays_keep_inline_math():
 def test_many_loop_modules_skip_loop_strength_reduction(monkeypatch):
     """A module with more than LSR_MAX_LOOPS loops is emitted without LLVM's
     loop strength reduction; fewer loops keep it. Results are the same."""
-    import trax.compiler as C
-    from trax.compiler import engine
+    from trax.compiler import driver as C
+    from trax.compiler.runtime import engine
     seen = []
     emit = engine.emit_object
     monkeypatch.setattr(engine, "emit_object",
@@ -723,7 +726,7 @@ def test_many_loop_modules_skip_loop_strength_reduction(monkeypatch):
 
 @pytest.mark.parametrize("choice", ["strength_reduce", "schedule"])
 def test_emit_without_a_step_leaves_llvm_as_it_was(choice):
-    from trax.compiler import engine
+    from trax.compiler.runtime import engine
     x = rand((64, 33), np.float32)
     text = trax.jit(lambda a, b: lax.tanh(a[:, :32] * b[:, 1:]) + a[:, 1:]).lower(x, x).as_text("llvm")
     before = engine.emit_object(text)
@@ -736,7 +739,7 @@ def test_library_calling_modules_are_emitted_lean():
     """A module calling the math library is emitted without loop strength
     reduction and machine scheduling, and with the short pipeline when trax
     vectorized it (see trax.compiler.emit_options)."""
-    import trax.compiler as C
+    from trax.compiler import driver as C
     c = check(_math_chain(6), rand((1000,), np.float32, -3, 3)).compiled
     assert c.calls_library
     assert c.emit_options() == {"o3": False, "strength_reduce": False, "schedule": False}
@@ -794,7 +797,7 @@ def test_products_not_folded_when_reused_small_or_integer():
 @pytest.mark.parametrize("shape", [(4, 3, 5), (40, 40, 40)])       # loop nest, BLAS
 def test_dot_general_update_lowering(shape):
     """The lowering of dot_general_update as a loop nest and through the BLAS."""
-    from trax.compiler.gemm_update import dot_general_update_p
+    from trax.compiler.passes.gemm_update import dot_general_update_p
     m, k, n = shape
     rng = np.random.default_rng(9)
     a, b, q = (rng.normal(size=s) for s in ((m, k), (k, n), (m, n)))

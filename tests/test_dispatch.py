@@ -10,7 +10,7 @@ import pytest
 
 import trax
 import trax.numpy as jnp
-from trax.compiler import dispatch
+from trax.compiler.runtime import dispatch
 from trax.core import Array
 
 pytestmark = pytest.mark.skipif(not dispatch.supported(),

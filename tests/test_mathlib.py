@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from child import run_python
 
-from trax.compiler import elfload, engine, host, mathlib, vmath
+from trax.compiler.runtime import elfload, engine, host
+from trax.compiler.math import mathlib, vmath
 
 _CHILD = """
 import sys, hashlib, numpy as np, trax
 from trax import lax
-from trax.compiler import cache
+from trax.compiler.runtime import cache
 def f(x):
     for _ in range(5):
         x = lax.sin(x) * 0.9 + lax.cos(x) * 0.1 + lax.tanh(x)
@@ -61,7 +62,7 @@ def test_a_damaged_piece_is_rebuilt(tmp_path):
 def test_pieces_load_through_llvm_where_our_loader_refuses(tmp_path):
     d = tmp_path / "cache"
     bits = _child(d)[0]                                   # builds and stores the pieces
-    refuse = ("from trax.compiler import elfload\n"
+    refuse = ("from trax.compiler.runtime import elfload\n"
               "def refuse(*args):\n"
               "    raise elfload.UnsupportedObject('refused by the test')\n"
               "elfload.load = refuse\n")
@@ -85,7 +86,7 @@ def test_lanes_are_the_hosts_vectors():
 
 def test_build_all_builds_every_function(tmp_path):
     d = tmp_path / "cache"
-    out = run_python("from trax.compiler import mathlib; print(mathlib.build_all())", d)
+    out = run_python("from trax.compiler.math import mathlib; print(mathlib.build_all())", d)
     assert int(out) == 2 * (len(vmath.CANONICAL) - 1) == len(_pieces(d))   # sin+cos: one
     _child(d)
     assert len(_pieces(d)) == int(out)                    # nothing new to build

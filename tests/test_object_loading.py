@@ -11,7 +11,8 @@ from child import run_python
 import trax
 import trax.numpy as tnp
 from trax import lax
-from trax.compiler import cache, compile_jaxpr, elfload, engine, host
+from trax.compiler.runtime import cache, elfload, engine, host
+from trax.compiler.driver import compile_jaxpr
 
 pytestmark = pytest.mark.skipif(not elfload.supported(), reason="x86-64 Linux only")
 
@@ -44,7 +45,7 @@ _FUNCTIONS = {
 def _compiled_twice(fn, args, monkeypatch):
     """Executables for fn compiled (then loaded by LLVM) and loaded from the
     disk cache in a state as fresh as a new process's."""
-    import trax.compiler as tc
+    from trax.compiler import driver as tc
     cj = trax.make_jaxpr(fn)(*args)
     first = compile_jaxpr(cj)
     monkeypatch.setattr(tc, "_loaded", {})
@@ -95,7 +96,7 @@ def test_host_signature_is_llvms():
 
 _CHILD = """
 import sys, numpy as np, trax, trax.numpy as tnp
-from trax.compiler import cache, elfload
+from trax.compiler.runtime import cache, elfload
 if {refuse}:
     def refuse(*args):
         raise elfload.UnsupportedObject("refused by the test")

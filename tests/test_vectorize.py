@@ -8,7 +8,10 @@ import pytest
 
 import trax
 from trax import lax
-from trax.compiler import cache, compile_jaxpr, mathlib, vectorize
+from trax.compiler.runtime import cache
+from trax.compiler.driver import compile_jaxpr
+from trax.compiler.math import mathlib
+from trax.compiler.lower import vectorize
 
 
 def _chain(rounds):              # 2 * rounds transcendentals: calls the math library

@@ -1,4 +1,4 @@
-"""Accuracy and special-value tests for trax.compiler.vmath (and the engine).
+"""Accuracy and special-value tests for trax.compiler.math.vmath (and the engine).
 
 Each function is compiled into a loop kernel
 ``void k(T* noalias out, T* noalias in0, [T* noalias in1,] i64 n)`` and
@@ -15,8 +15,9 @@ from llvmlite import ir
 
 import trax
 import trax.numpy as tnp
-from trax.compiler import engine, vmath
-from trax.compiler.vmath_kernels import map_kernel, map_kernel_ir
+from trax.compiler.runtime import engine
+from trax.compiler.math import vmath
+from benchmarks.vmath_kernels import map_kernel, map_kernel_ir
 
 # --------------------------------------------------------------- kernels
 _cache = {}

@@ -5,7 +5,7 @@ import numpy as np
 
 import trax
 import trax.numpy as tnp
-from trax.compiler.workspace import ALIGN, Workspace
+from trax.compiler.plan.workspace import ALIGN, Workspace
 
 
 def test_offsets_are_aligned_and_ranges_never_overlap_while_live():

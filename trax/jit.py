@@ -25,7 +25,7 @@ from trax.tree_util import tree_flatten, tree_unflatten
 
 
 def _executable(closed):
-    from trax.compiler import compile_jaxpr
+    from trax.compiler.driver import compile_jaxpr
     return compile_jaxpr(closed)
 
 
@@ -235,7 +235,7 @@ class Jitted:
     def _go_native(self, key, args, entry):
         """Build the native dispatcher for this signature (on its first
         repeated call, so one-off calls do not pay the ~2 ms it takes)."""
-        from trax.compiler import dispatch
+        from trax.compiler.runtime import dispatch
         self._native_tried.add(key)
         out_tuple = None if entry.out_tree == _LEAF else \
             entry.out_tree == tree_flatten(tuple(entry.jaxpr.out_avals))[1] or None

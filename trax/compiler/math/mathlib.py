@@ -17,7 +17,8 @@ loader where it can (see elfload), before any object that calls it.
 import re
 import threading
 
-from trax.compiler import cache, elfload, host, symbols
+from trax.compiler.fingerprint import FINGERPRINT
+from trax.compiler.runtime import cache, elfload, host, symbols
 
 __all__ = ["lanes", "load_for", "piece", "build_all"]
 
@@ -61,7 +62,7 @@ def piece(name, tag):
         if obj is None:
             obj = _build(members, ty, widths)
             cache.write_entry(path, obj)
-        from trax.compiler import vmath
+        from trax.compiler.math import vmath
         names = [n for m in members for n in vmath.library_names(m, ty, widths)]
         for n, address in elfload.load_or_llvm(obj, names, symbols.table).items():
             symbols.register(n, address)
@@ -74,15 +75,15 @@ def _ty(tag):
 
 
 def _key(members, tag):
-    from trax.compiler import _FINGERPRINT
-    return cache.disk_key(f"mathlib {_FINGERPRINT} {' '.join(members)} {tag}",
+    return cache.disk_key(f"mathlib {FINGERPRINT} {' '.join(members)} {tag}",
                           host.signature())
 
 
 def _build(members, ty, widths):
     """Object code defining the functions of a piece."""
     from llvmlite import ir
-    from trax.compiler import engine, vmath
+    from trax.compiler.runtime import engine
+    from trax.compiler.math import vmath
     module = ir.Module(name="trax_mathlib")
     for name in members:
         vmath.define_library(module, name, ty, widths)
@@ -91,7 +92,7 @@ def _build(members, ty, widths):
 
 def build_all():
     """Load (building where needed) every piece; returns how many there are."""
-    from trax.compiler import vmath
+    from trax.compiler.math import vmath
     pieces = sorted({_PIECES.get(name, (name,)) for name in vmath.CANONICAL})
     for members in pieces:
         for tag in ("f32", "f64"):

@@ -11,7 +11,7 @@ linalg, structural) and register themselves here with :func:`kernel`.
 They are imported by :func:`rules` on first use (a disk-cache hit never
 needs them); read the table through it, never ``KERNELS`` directly.
 """
-from trax.compiler import elemental
+from trax.compiler.lower import elemental
 
 KERNELS = {}
 
@@ -35,7 +35,7 @@ def rules():
     if not _complete:
         import importlib
         for m in _RULE_MODULES:
-            importlib.import_module(f"trax.compiler.{m}")
+            importlib.import_module(f"trax.compiler.lower.{m}")
         _complete = True
     return KERNELS
 

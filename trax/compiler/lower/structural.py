@@ -10,11 +10,11 @@ import numpy as np
 from llvmlite import ir
 
 from trax.core import ShapedArray
-from trax.compiler import elemental, scalar
-from trax.compiler.elemental import SCALAR, Index, at, clamp_index
-from trax.compiler.irtypes import I1, I64, i64, is_float, is_signed
-from trax.compiler.kernels import kernel
-from trax.compiler.loops import loop
+from trax.compiler.lower import elemental, scalar
+from trax.compiler.lower.elemental import SCALAR, Index, at, clamp_index
+from trax.compiler.lower.irtypes import I1, I64, i64, is_float, is_signed
+from trax.compiler.lower.kernels import kernel
+from trax.compiler.lower.loops import loop
 
 _I64 = np.dtype(np.int64)
 

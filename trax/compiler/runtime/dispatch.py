@@ -1,7 +1,7 @@
 """A native dispatcher: the hot call of a jitted function as one C function.
 
 :func:`build` generates, with llvmlite, a CPython ``METH_FASTCALL`` function
-for one call signature of an :class:`~trax.compiler.executable.Executable`
+for one call signature of an :class:`~trax.compiler.runtime.executable.Executable`
 and wraps it with ``PyCFunction_NewEx``. Called with the positional
 arguments, it
 
@@ -21,7 +21,7 @@ Every address the function uses (type and dtype objects, constants, the
 compiled entry, C functions) is an external symbol bound when it is loaded,
 so its object code does not depend on the process: the disk cache keeps it
 (``dispatch/``) and a new process's dispatcher needs no LLVM when it is
-there; :mod:`~trax.compiler.elfload` places it with that process's
+there; :mod:`~trax.compiler.runtime.elfload` places it with that process's
 addresses. Where that loader does not work, the function is compiled into
 the LLVM engine with the addresses inlined.
 
@@ -36,9 +36,10 @@ import numpy as np
 from llvmlite import ir
 
 from trax.core import Array
-from trax.compiler import cache, elfload, host, symbols
-from trax.compiler.irtypes import I8, I8P, I32, I64, VOID, mem_type
-from trax.compiler.layout import DATA, DESCR, DIMS, FLAGS, NDIM
+from trax.compiler.fingerprint import FINGERPRINT
+from trax.compiler.runtime import cache, elfload, host, symbols
+from trax.compiler.lower.irtypes import I8, I8P, I32, I64, VOID, mem_type
+from trax.compiler.runtime.layout import DATA, DESCR, DIMS, FLAGS, NDIM
 
 _C_CONTIGUOUS_ALIGNED = 0x1 | 0x100
 _SCALAR_VALUE = 16          # ob_fval of a float, obval of a NumPy scalar
@@ -232,14 +233,13 @@ def _load(g):
     keeps under the IR's text."""
     text = g.finish()
     if g.unique:
-        from trax.compiler import engine
+        from trax.compiler.runtime import engine
         return engine.compile_ir(text, [g.fn.name])[g.fn.name]
-    import trax.compiler as tc
-    key = cache.disk_key(f"{tc._FINGERPRINT}\n{text}", host.signature())
+    key = cache.disk_key(f"{FINGERPRINT}\n{text}", host.signature())
     path = cache.entry_path("dispatch", key)
     obj = cache.read_entry(path)
     if obj is None:
-        from trax.compiler import engine
+        from trax.compiler.runtime import engine
         obj = engine.emit_object(text)
         cache.write_entry(path, obj)
     return elfload.load(obj, [g.fn.name], g.bindings)[g.fn.name]

@@ -1,7 +1,7 @@
 """Fusion planning: which values live in memory, which are recomputed inline.
 
 Walking the equations backwards, the output of a fusible (elemental, see
-:mod:`trax.compiler.elemental`) equation is *inlined* into its consumers'
+:mod:`trax.compiler.lower.elemental`) equation is *inlined* into its consumers'
 loop when that costs no extra work:
 
 * it has one consumer, or all its consumers are elementwise ops of its own
@@ -28,7 +28,7 @@ non-fusible equations (reductions, dot_general, ...) are always materialized.
 from collections import defaultdict
 
 from trax.core import Literal, Var
-from trax.compiler import elemental, scalar
+from trax.compiler.lower import elemental, scalar
 
 _MULTI = object()       # "consumed by several kernels"
 MAX_DEPTH = 48          # longer chains are split (the emitter recurses per level)

@@ -139,13 +139,13 @@ def load(data, names, externals):
 
 def load_or_llvm(data, names, externals):
     """:func:`load` where this loader can, else LLVM's (which resolves
-    through :mod:`~trax.compiler.symbols`, like ``externals`` here)."""
+    through :mod:`~trax.compiler.runtime.symbols`, like ``externals`` here)."""
     if supported():
         try:
             return load(data, names, externals)
         except UnsupportedObject:
             pass
-    from trax.compiler import engine
+    from trax.compiler.runtime import engine
     return engine.load_object(data, names)
 
 

@@ -17,7 +17,7 @@ API::
     call(builder, name, args, lanes[, inline, library]) -> ir.Value   # one function per module
     finish(module)                                 # after the last call()
     library_names(name, type, lanes) / define_library(module, name, type, lanes)
-                  # the math library's functions (see trax.compiler.mathlib)
+                  # the math library's functions (see trax.compiler.math.mathlib)
     branchy(name, type)   # better through call(..., inline=True) than emit()
     SUPPORTED     # frozenset of accepted names (incl. numpy-style aliases)
     CANONICAL     # the same without the aliases
@@ -1101,7 +1101,7 @@ def call(builder: ir.IRBuilder, name: str, args, lanes=(), inline=False,
     module only declares the functions (vector ``args`` call the vector
     version of their lane count, which must be in ``lanes``), by the names of
     :func:`library_names`: their bodies are compiled once, by
-    :func:`define_library` (see trax.compiler.mathlib). Call :func:`finish`
+    :func:`define_library` (see trax.compiler.math.mathlib). Call :func:`finish`
     on the module before printing it."""
     canon = _ALIASES.get(name, name)
     if canon not in _IMPL:

@@ -4,7 +4,7 @@ numpy's wheels bundle OpenBLAS privately (``numpy.libs/libscipy_openblas64_*``,
 ILP64: integer arguments are i64, the CBLAS enums i32), so its symbols are
 invisible to the JIT until registered. :func:`gemm` probes for
 ``?gemm`` under the names different numpy builds use, registers the one it
-finds in :mod:`trax.compiler.symbols`, and returns ``(symbol, int_bits)`` -- or None, and
+finds in :mod:`trax.compiler.runtime.symbols`, and returns ``(symbol, int_bits)`` -- or None, and
 the compiler then emits its own loop nest. :func:`gemm_for` says which products
 go to it (those of at least ``MIN_FLOPS`` multiply-adds).
 """
@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from trax.compiler import cache, host, symbols
+from trax.compiler.runtime import cache, host, symbols
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 

@@ -19,13 +19,15 @@ import numpy as np
 from llvmlite import ir
 
 from trax.core import Literal, Var
-from trax.compiler import elemental, mathlib, rows, scalar, vectorize, vmath
-from trax.compiler.elemental import Index
-from trax.compiler.irtypes import (I8P, I32, I64, VOID, const, declare, from_mem, i64,
+from trax.compiler.lower import elemental, scalar, vectorize
+from trax.compiler.math import mathlib, vmath
+from trax.compiler.plan import rows
+from trax.compiler.lower.elemental import Index
+from trax.compiler.lower.irtypes import (I8P, I32, I64, VOID, const, declare, from_mem, i64,
                                    mem_type, to_mem)
-from trax.compiler.layout import DATA
-from trax.compiler.loops import loop, nest
-from trax.compiler.workspace import Workspace
+from trax.compiler.runtime.layout import DATA
+from trax.compiler.lower.loops import loop, nest
+from trax.compiler.plan.workspace import Workspace
 
 ENTRY = "trax_entry"
 _STACK_BYTES = 256          # temporaries up to this size live on the stack

@@ -1,7 +1,7 @@
 """LLVM's description of the host, remembered so a disk-cache hit needs no LLVM.
 
 The disk cache is keyed on the code generation target as LLVM names it
-(:func:`trax.compiler.engine.cpu_signature`: triple, CPU, features, llvmlite
+(:func:`trax.compiler.runtime.engine.cpu_signature`: triple, CPU, features, llvmlite
 and LLVM versions). Asking LLVM means loading llvmlite's library, which
 costs a new process 20-40 ms, while everything else a cache hit does takes
 less. So the answer is kept in the cache directory (``host/``) under a
@@ -14,7 +14,7 @@ asked every time.
 import os
 import sys
 
-from trax.compiler import cache
+from trax.compiler.runtime import cache
 
 __all__ = ["fingerprint", "signature", "features", "vector_bits"]
 
@@ -58,7 +58,7 @@ def fingerprint():
 
 
 def signature():
-    """:func:`trax.compiler.engine.cpu_signature`, from the disk cache when
+    """:func:`trax.compiler.runtime.engine.cpu_signature`, from the disk cache when
     this host's fingerprint is there."""
     global _signature
     if _signature is None:
@@ -68,7 +68,7 @@ def signature():
         if kept is not None:
             _signature = kept.decode()
         else:
-            from trax.compiler import engine
+            from trax.compiler.runtime import engine
             _signature = engine.cpu_signature()
             cache.write_entry(path, _signature.encode())
     return _signature

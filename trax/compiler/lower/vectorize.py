@@ -20,8 +20,8 @@ import numpy as np
 from llvmlite import ir
 
 from trax.core import Literal
-from trax.compiler import elemental, scalar
-from trax.compiler.irtypes import I1, I32, I64, declare
+from trax.compiler.lower import elemental, scalar
+from trax.compiler.lower.irtypes import I1, I32, I64, declare
 
 __all__ = ["LANE_SAFE", "eligible", "VectorIndex", "mask", "splat", "load", "store"]
 

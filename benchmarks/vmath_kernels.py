@@ -10,7 +10,8 @@ import itertools
 import numpy as np
 from llvmlite import ir
 
-from trax.compiler import engine, vmath
+from trax.compiler.runtime import engine
+from trax.compiler.math import vmath
 
 _LLVM_TYPE = {np.dtype(np.float32): ir.FloatType(), np.dtype(np.float64): ir.DoubleType()}
 _counter = itertools.count()

@@ -10,11 +10,11 @@ which vectorizes along a kept last axis.
 import numpy as np
 
 from trax.core import ShapedArray
-from trax.compiler import scalar
-from trax.compiler.elemental import SCALAR, Index
-from trax.compiler.irtypes import const, i64, is_float, is_signed
-from trax.compiler.kernels import kernel
-from trax.compiler.loops import loop, nest
+from trax.compiler.lower import scalar
+from trax.compiler.lower.elemental import SCALAR, Index
+from trax.compiler.lower.irtypes import const, i64, is_float, is_signed
+from trax.compiler.lower.kernels import kernel
+from trax.compiler.lower.loops import loop, nest
 
 _REASSOC = ("reassoc", "contract")
 

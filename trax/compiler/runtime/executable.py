@@ -17,8 +17,8 @@ import ctypes
 import numpy as np
 
 from trax.core import Array
-from trax.compiler.layout import DATA
-from trax.compiler.workspace import ALIGN
+from trax.compiler.runtime.layout import DATA
+from trax.compiler.plan.workspace import ALIGN
 
 
 def _py_entry_works():
@@ -80,7 +80,7 @@ class Compiled:
 
     def emit_options(self):
         """engine.emit_object's choices for this code (see trax.compiler.emit_options)."""
-        from trax.compiler import emit_options
+        from trax.compiler.driver import emit_options
         return emit_options(self.loops, self.calls_library, self.vectorized)
 
 
@@ -98,7 +98,7 @@ class Executable:
 
     @property
     def stats(self):
-        from trax.compiler import cache
+        from trax.compiler.runtime import cache
         return dict(cache.stats)
 
     def __call__(self, *args):
@@ -176,10 +176,10 @@ class Executable:
         if kind == "llvm":
             return c.ir_text
         if kind == "llvm_optimized":
-            from trax.compiler import engine
+            from trax.compiler.runtime import engine
             return engine.optimized_ir(c.ir_text, c.emit_options()["o3"])
         if kind == "asm":
-            from trax.compiler import engine
+            from trax.compiler.runtime import engine
             return engine.assembly(c.ir_text, **c.emit_options())
         raise ValueError(f"unknown text kind {kind!r}; use jaxpr, kernels, llvm, "
                          f"llvm_optimized or asm")

@@ -1,6 +1,6 @@
 """The compiled-code caches: in memory and on disk.
 
-* In memory: optimized-jaxpr key -> :class:`~trax.compiler.executable.Compiled`
+* In memory: optimized-jaxpr key -> :class:`~trax.compiler.runtime.executable.Compiled`
   (the jaxpr's text names every shape, dtype and literal; constants are
   passed at run time, so their values are not part of the key).
 * On disk: object code, keyed on a hash of the optimized jaxpr's text, the
@@ -13,10 +13,10 @@
 The disk cache lives in ``$TRAX_CACHE_DIR`` if set (empty: disabled), else
 ``$XDG_CACHE_HOME/trax`` or ``~/.cache/trax``; ``TRAX_DISABLE_DISK_CACHE=1``
 disables it. Settings are read at every compilation. The directory also
-holds ``blas/``, the kept copy of OpenBLAS (see :func:`trax.compiler.blas.kept_copy`),
-``host/``, LLVM's description of this host (see :mod:`trax.compiler.host`),
-``dispatch/``, the native dispatchers' object code (see :mod:`trax.compiler.dispatch`),
-and ``mathlib/``, the math library's pieces (see :mod:`trax.compiler.mathlib`).
+holds ``blas/``, the kept copy of OpenBLAS (see :func:`trax.compiler.runtime.blas.kept_copy`),
+``host/``, LLVM's description of this host (see :mod:`trax.compiler.runtime.host`),
+``dispatch/``, the native dispatchers' object code (see :mod:`trax.compiler.runtime.dispatch`),
+and ``mathlib/``, the math library's pieces (see :mod:`trax.compiler.math.mathlib`).
 """
 import hashlib
 import os

@@ -14,7 +14,7 @@ Everything native in trax goes through this module:
 * :func:`emit_object` / :func:`load_object` produce and load relocatable object
   code for the on-disk cache; :func:`cpu_signature` is the matching cache
   key (an object is only valid for the same triple, CPU, features and LLVM).
-  External symbols come from :mod:`trax.compiler.symbols`.
+  External symbols come from :mod:`trax.compiler.runtime.symbols`.
 
 All functions are thread-safe (guarded by one re-entrant lock).
 """
@@ -26,7 +26,7 @@ import threading
 import llvmlite
 import llvmlite.binding as llvm
 
-from trax.compiler import host, symbols
+from trax.compiler.runtime import host, symbols
 
 __all__ = [
     "compile_ir",
@@ -248,7 +248,7 @@ def load_object(data: bytes, names) -> dict:
     with the same :func:`cpu_signature`) and return ``{name: address}``.
 
     External symbols that the object calls must be resolvable (libm/libc are;
-    register others first in :mod:`trax.compiler.symbols`).  As with
+    register others first in :mod:`trax.compiler.runtime.symbols`).  As with
     :func:`compile_ir`, names must be unique in the process.
     """
     names = list(names)

@@ -1,6 +1,6 @@
 """External symbols compiled code calls, by name: ``table`` maps each to its
-address. :mod:`~trax.compiler.blas` registers the gemm it found; the LLVM
-engine and the object loader (:mod:`~trax.compiler.elfload`) both resolve
+address. :mod:`~trax.compiler.runtime.blas` registers the gemm it found; the LLVM
+engine and the object loader (:mod:`~trax.compiler.runtime.elfload`) both resolve
 undefined symbols through this table before looking in the process."""
 
 table = {}

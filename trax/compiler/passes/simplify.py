@@ -23,7 +23,7 @@ product is rounded (see gemm_update.py).
 """
 import numpy as np
 
-from trax.compiler import gemm_update
+from trax.compiler.passes import gemm_update
 from trax.core import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var
 
 FOLD_LIMIT = 64                 # fold equations whose operands are this small

@@ -2,8 +2,8 @@
 64-bit CPython, read directly by compiled entries and the native dispatcher.
 
 Users of these offsets probe them at import (see
-:func:`trax.compiler.executable._py_entry_works` and
-:func:`trax.compiler.dispatch.supported`) and fall back when they differ.
+:func:`trax.compiler.runtime.executable._py_entry_works` and
+:func:`trax.compiler.runtime.dispatch.supported`) and fall back when they differ.
 """
 DATA = 16
 NDIM = 24

@@ -3,7 +3,7 @@
 ``EMITTERS[name](b, xs, dts, out_dt, params) -> ir.Value`` computes one
 element: ``xs`` are register values (see irtypes), ``dts`` their numpy
 dtypes. Everything is branch-free, so a loop of these vectorizes;
-transcendentals go through :mod:`trax.compiler.vmath` (never ``llvm.exp``
+transcendentals go through :mod:`trax.compiler.math.vmath` (never ``llvm.exp``
 and friends, which become scalar libm calls). Integer division and
 remainder by zero give 0, as in trax's eager implementation.
 """
@@ -12,8 +12,9 @@ import math
 import numpy as np
 from llvmlite import ir
 
-from trax.compiler import loops, mathlib, vmath
-from trax.compiler.irtypes import I1, const, declare, is_float, is_signed, reg_type
+from trax.compiler.lower import loops
+from trax.compiler.math import mathlib, vmath
+from trax.compiler.lower.irtypes import I1, const, declare, is_float, is_signed, reg_type
 
 EMITTERS = {}
 _FAST = ("contract",)     # allow FMA contraction of float arithmetic
@@ -62,7 +63,7 @@ def _math(b, name, args):
     """A vmath function, computing half precision in float: inline IR; or,
     when the module sets ``trax_vm_lanes`` (a dict: bytes per element ->
     vector lane counts; see codegen.Codegen), a call of the math library's
-    function (see trax.compiler.mathlib; vector arguments call its vector
+    function (see trax.compiler.math.mathlib; vector arguments call its vector
     version); or, for the functions whose vector form branches
     (vmath.branchy), a call that is inlined after vectorization."""
     ty = args[0].type

@@ -12,7 +12,7 @@ partial sums by ``alpha`` and adds them to ``q`` block by block, where the
 unfused form rounds the whole product first (differences of a few ulp, as
 with FMA contraction).
 """
-from trax.compiler.blas import gemm_for
+from trax.compiler.runtime.blas import gemm_for
 from trax.core import Jaxpr, JaxprEqn, Literal, Var
 from trax.lax.helpers import standard_primitive
 from trax.lax.linalg import _dot_general_abstract, _dot_general_impl

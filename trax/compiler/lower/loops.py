@@ -16,7 +16,7 @@ from contextlib import ExitStack, contextmanager
 
 from llvmlite import ir
 
-from trax.compiler.irtypes import I64, i64
+from trax.compiler.lower.irtypes import I64, i64
 
 # A loop is "cold" when its trip count times those of the loops around it is
 # at most COLD_WORK: LLVM may not unroll it (full unrolling of short vectorized

@@ -14,9 +14,9 @@ import numpy as np
 from llvmlite import ir
 
 from trax.core import Literal
-from trax.compiler import scalar
-from trax.compiler.irtypes import i64, is_float
-from trax.compiler.loops import linear_index, split_index
+from trax.compiler.lower import scalar
+from trax.compiler.lower.irtypes import i64, is_float
+from trax.compiler.lower.loops import linear_index, split_index
 
 RULES = {}
 _FLAT = set()        # rules that never need per-axis indices

@@ -12,11 +12,12 @@ import numpy as np
 from llvmlite import ir
 
 from trax.core import ShapedArray, Var
-from trax.compiler import blas, scalar
-from trax.compiler.elemental import Index, at
-from trax.compiler.irtypes import I32, VOID, const, i64, is_float, reg_type
-from trax.compiler.kernels import kernel
-from trax.compiler.loops import loop
+from trax.compiler.runtime import blas
+from trax.compiler.lower import scalar
+from trax.compiler.lower.elemental import Index, at
+from trax.compiler.lower.irtypes import I32, VOID, const, i64, is_float, reg_type
+from trax.compiler.lower.kernels import kernel
+from trax.compiler.lower.loops import loop
 
 
 
