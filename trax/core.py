@@ -116,19 +116,27 @@ def to_array(x):
 # ----------------------------------------------------------------------------
 # Primitives
 
+_registered = {}      # name -> the Primitive of that name created last
+
+
+def registered_primitives():
+    """``{name: Primitive}`` of every primitive created so far."""
+    return dict(_registered)
+
+
 class Primitive:
     """An operation of the IR; rules are attached as attributes."""
     multiple_results = False
 
     def __init__(self, name, multiple_results=False):
         self.name = name
+        _registered[name] = self
         self.multiple_results = multiple_results
         self.impl = None             # (*np arrays, **params) -> np array(s)
         self.abstract_eval = None    # (*avals, **params) -> aval(s)
         self.jvp = None              # (primals, tangents, **params) -> (outs, tangent_outs)
         self.transpose = None        # (cts, *args, **params) -> cts for linear args
         self.batch = None            # (vals, dims, **params) -> (outs, out_dims)
-        self.lower = None            # compiler rule, see trax.compiler
         self.partial_eval = None     # custom partial-eval rule (higher-order prims)
 
     def bind(self, *args, **params):

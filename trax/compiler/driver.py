@@ -15,16 +15,19 @@ docs/compiler.md):
 """
 import time
 
-from trax.core import Literal
+from trax.core import Literal, registered_primitives
 from trax.compiler.fingerprint import FINGERPRINT
 from trax.compiler.runtime import blas, cache, elfload, host, symbols
 from trax.compiler.math import mathlib
 from trax.compiler.passes.simplify import simplify
 from trax.compiler.runtime.executable import Compiled, Executable
+from trax.compiler import primitives
 # the LLVM engine, fusion, codegen and the kernel rules are imported by the
 # first compilation that misses the disk cache: a cache hit never needs them
 
 __all__ = ["compile_jaxpr", "Executable", "cache_stats"]
+
+primitives.check(registered_primitives())
 
 _loaded = {}        # entry name -> address, for code already in this process
 # LLVM's loop strength reduction searches longer the more loops a module has

@@ -19,7 +19,8 @@ import numpy as np
 from llvmlite import ir
 
 from trax.core import Literal, Var
-from trax.compiler.lower import elemental, scalar, vectorize
+from trax.compiler import primitives
+from trax.compiler.lower import elemental, vectorize
 from trax.compiler.math import mathlib, vmath
 from trax.compiler.plan import rows
 from trax.compiler.lower.elemental import Index
@@ -43,7 +44,7 @@ _PREFETCH_ROWS = 1                          # ... this many rows ahead
 # ~15-20% slower (call overhead, spills), so large arrays keep inline code.
 _OUTLINE_MATH = 8
 _OUTLINE_WORK = 1 << 22
-_MATH = frozenset(scalar.MATH)
+_MATH = primitives.names(cost="math")
 
 
 class Buffer:

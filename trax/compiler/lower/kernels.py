@@ -11,6 +11,7 @@ linalg, structural) and register themselves here with :func:`kernel`.
 They are imported by :func:`rules` on first use (a disk-cache hit never
 needs them); read the table through it, never ``KERNELS`` directly.
 """
+from trax.compiler import primitives
 from trax.compiler.lower import elemental
 
 KERNELS = {}
@@ -40,10 +41,6 @@ def rules():
     return KERNELS
 
 
-def lowerable(name):
-    return name in rules() or name in elemental.RULES
-
-
 def emit(ctx, eqn):
     """Emit the kernel rooted at ``eqn``."""
     name = eqn.primitive.name
@@ -53,13 +50,10 @@ def emit(ctx, eqn):
     if name in elemental.RULES and not eqn.primitive.multiple_results:
         out = eqn.outvars[0]
         return ctx.store_loop(out, ctx.buffers[out], eqn)
+    why = primitives.NOT_LOWERED.get(name)
+    if why is not None:
+        raise TypeError(f"jit cannot compile '{name}': {why}")
     raise NotImplementedError(
         f"trax.compiler: no lowering for primitive '{name}' (in jit). "
-        f"Compiled code never falls back to numpy; this primitive needs a rule "
-        f"in trax/compiler.")
-
-
-@kernel("custom_lin")
-def _custom_vjp_forward_mode(ctx, eqn):
-    # forward-mode of a custom_vjp function: refuse as eager evaluation does
-    eqn.primitive.impl(*eqn.invars, **eqn.params)
+        f"Compiled code never falls back to numpy; this primitive needs a row in "
+        f"trax/compiler/primitives.py and a rule where its lowering says.")

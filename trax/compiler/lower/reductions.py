@@ -54,7 +54,6 @@ MONOIDS = {
     "reduce_and": (lambda b, x, y, dt: b.and_(x, y), lambda dt: -1 if is_signed(dt) else
                    np.iinfo(dt).max if np.dtype(dt).kind == "u" else True),
     "reduce_or": (lambda b, x, y, dt: b.or_(x, y), lambda dt: 0),
-    "reduce_xor": (lambda b, x, y, dt: b.xor(x, y), lambda dt: 0),
 }
 
 

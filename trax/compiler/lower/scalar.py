@@ -12,6 +12,7 @@ import math
 import numpy as np
 from llvmlite import ir
 
+from trax.compiler import primitives
 from trax.compiler.lower import loops
 from trax.compiler.math import mathlib, vmath
 from trax.compiler.lower.irtypes import I1, const, declare, is_float, is_signed, reg_type
@@ -85,9 +86,7 @@ def _math(b, name, args):
 
 # ---------------------------------------------------------------- unary math
 
-MATH = ("exp", "exp2", "log", "log1p", "expm1", "cbrt", "sin", "cos", "tan",
-        "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
-        "atanh", "logistic", "erf", "pow", "atan2")
+MATH = sorted(primitives.names(cost="math"))
 for _name in MATH:
     EMITTERS[_name] = (lambda name: lambda b, xs, dts, out_dt, p: _math(b, name, xs))(_name)
 
@@ -142,7 +141,7 @@ def _not(b, xs, dts, out_dt, p):
     return b.not_(xs[0])
 
 
-@emitter("stop_gradient", "copy", "optimization_barrier")
+@emitter("stop_gradient")
 def _identity(b, xs, dts, out_dt, p):
     return xs[0]
 

@@ -20,15 +20,14 @@ import numpy as np
 from llvmlite import ir
 
 from trax.core import Literal
+from trax.compiler import primitives
 from trax.compiler.lower import elemental, scalar
 from trax.compiler.lower.irtypes import I1, I32, I64, declare
 
 __all__ = ["LANE_SAFE", "eligible", "VectorIndex", "mask", "splat", "load", "store"]
 
 #: Primitives whose rules compute on vectors lane by lane as on scalars.
-LANE_SAFE = frozenset(["add", "sub", "mul", "div", "neg", "max", "min", "abs", "sqrt",
-                       "floor", "ceil", "round", "integer_pow", "copy", "stop_gradient",
-                       *scalar.MATH])
+LANE_SAFE = primitives.names(lane_safe=True)
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 

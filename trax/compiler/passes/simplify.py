@@ -23,12 +23,13 @@ product is rounded (see gemm_update.py).
 """
 import numpy as np
 
+from trax.compiler import primitives
 from trax.compiler.passes import gemm_update
 from trax.core import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var
 
 FOLD_LIMIT = 64                 # fold equations whose operands are this small
-INLINE = {"pjit", "closed_call", "core_call", "custom_jvp_call", "custom_vjp_call"}
-_NO_FOLD = INLINE | {"while", "cond", "scan", "custom_lin"}
+INLINE = primitives.names(lowering=primitives.INLINE)
+_NO_FOLD = INLINE | set(primitives.NOT_LOWERED)
 
 
 def simplify(closed):
@@ -146,7 +147,7 @@ def _identity(eqn, known, producer):
     elif name == "sub":
         cands.append((ins[0], _is(ins[1], known, 0)))
     elif name in ("convert_element_type", "reshape", "transpose", "broadcast_in_dim",
-                  "stop_gradient", "copy", "squeeze", "expand_dims", "rev", "slice"):
+                  "stop_gradient", "squeeze", "expand_dims", "rev", "slice"):
         trivial = {"transpose": lambda: tuple(p["permutation"]) == tuple(range(out.aval.ndim)),
                    "rev": lambda: not p["dimensions"],
                    "slice": lambda: all(s == 0 for s in p["start_indices"])

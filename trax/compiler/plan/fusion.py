@@ -28,6 +28,7 @@ non-fusible equations (reductions, dot_general, ...) are always materialized.
 from collections import defaultdict
 
 from trax.core import Literal, Var
+from trax.compiler import primitives
 from trax.compiler.lower import elemental, scalar
 
 _MULTI = object()       # "consumed by several kernels"
@@ -47,8 +48,7 @@ class Plan:
 
 # Pure index remappings: recomputing them in each consumer costs index
 # arithmetic only (their operand is then materialized once).
-_REMAPS = {"iota", "reshape", "squeeze", "expand_dims", "broadcast_in_dim", "transpose",
-           "slice", "rev"}
+_REMAPS = primitives.names(cost="index")
 
 
 def _is_cheap(eqn):
@@ -59,9 +59,7 @@ def _is_cheap(eqn):
 
 
 # One instruction or so per element (see _duplicable).
-_CHEAP_ARITHMETIC = {"add", "sub", "mul", "neg", "max", "min", "abs", "square", "select_n",
-                     "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not",
-                     "convert_element_type", "div", "integer_pow"}
+_CHEAP_ARITHMETIC = primitives.names(cost="cheap")
 
 
 def _small(x, producer):

@@ -22,11 +22,11 @@ and every value it reads that an earlier kernel of the group produced is read
 at row ``r`` only (:func:`groups` checks this through the fused producers).
 """
 from trax.core import Literal, Var
+from trax.compiler import primitives
 from trax.compiler.lower import elemental, kernels, scalar
 
 _ROW, _ANY = "row", "any"       # how a value is indexed: at row r only, or anywhere
-_REDUCTIONS = {"reduce_sum", "reduce_prod", "reduce_max", "reduce_min", "reduce_and",
-               "reduce_or", "reduce_xor"}
+_REDUCTIONS = primitives.names(row_wise=True)
 _RESHAPES = {"reshape", "squeeze", "expand_dims"}
 
 
