@@ -37,7 +37,9 @@ def map_kernel_ir(fname, dtype, kname, lanes=None, inline=False):
     i = b.phi(i64)
     i.add_incoming(ir.Constant(i64, 0), entry)
     vals = [b.load(b.gep(p, [i], inbounds=True, source_etype=ty), typ=ty) for p in ins]
-    r = vmath.emit(b, fname, vals) if lanes is None else vmath.call(b, fname, vals, lanes, inline)
+    used = []
+    r = vmath.emit(b, fname, vals) if lanes is None else \
+        vmath.call(b, fname, vals, used, lanes, inline)
     b.store(r, b.gep(out, [i], inbounds=True, source_etype=ty))
     i2 = b.add(i, ir.Constant(i64, 1))
     i.add_incoming(i2, loop)
@@ -45,7 +47,7 @@ def map_kernel_ir(fname, dtype, kname, lanes=None, inline=False):
     b.position_at_end(done)
     b.ret_void()
     if lanes is not None:
-        vmath.finish(mod)
+        vmath.finish(mod, used)
     return str(mod)
 
 

@@ -88,14 +88,14 @@ def _compile(jaxpr, jaxpr_text):
 
     def source():
         from trax.compiler.plan import fusion
-        from trax.compiler.lower import kernels, loops
+        from trax.compiler.lower import kernels
         from trax.compiler.lower.codegen import ENTRY, Codegen
         plan = fusion.plan(jaxpr)
         cg = Codegen(jaxpr)
         ir_text = cg.generate(plan, kernels)
         ir_text = ir_text.replace(f'@"{ENTRY}"', f'@"{name}"').replace(
             f'@"{ENTRY}_py"', f'@"{name}_py"').replace(f'@"{ENTRY}_ws"', f'@"{name}_ws"')
-        return (ir_text, fusion.kernel_summary(jaxpr, plan), loops.emitted(cg.module),
+        return (ir_text, fusion.kernel_summary(jaxpr, plan), cg.b.loop_count,
                 cg.calls_library, cg.vectorized)
 
     addresses = _loaded.get(name)

@@ -24,6 +24,7 @@ from trax.compiler.lower import elemental, vectorize
 from trax.compiler.math import mathlib, vmath
 from trax.compiler.plan import rows
 from trax.compiler.lower.elemental import Index
+from trax.compiler.lower.emission import Emission
 from trax.compiler.lower.irtypes import (I8P, I32, I64, VOID, const, declare, from_mem, i64,
                                    mem_type, to_mem)
 from trax.compiler.runtime.layout import DATA
@@ -109,7 +110,9 @@ class Codegen:
         self.fn = fn
         self.allocas = fn.append_basic_block("allocas")
         body = fn.append_basic_block("body")
-        self.b = ir.IRBuilder(body)
+        sizes = [e.outvars[0].aval.size for e in jaxpr.eqns if e.primitive.name in _MATH]
+        self.calls_library = len(sizes) >= _OUTLINE_MATH and sum(sizes) <= _OUTLINE_WORK
+        self.b = Emission(body, mathlib.lanes() if self.calls_library else None)
         self.buffers = {}
         self.inlined = {}
         self.memo = {}
@@ -119,10 +122,6 @@ class Codegen:
         self.vectorized = False  # are the loops in vector form (see vectorize.py)?
         self.lanes = None       # the lanes of the vector loop being emitted
         self.splats = {}        # (dtype, bytes, lanes) -> a literal in every lane
-        sizes = [e.outvars[0].aval.size for e in jaxpr.eqns if e.primitive.name in _MATH]
-        self.calls_library = len(sizes) >= _OUTLINE_MATH and sum(sizes) <= _OUTLINE_WORK
-        if self.calls_library:
-            self.module.trax_vm_lanes = mathlib.lanes()
 
     # ---- values
 
@@ -411,7 +410,7 @@ class Codegen:
             b.branch(self.fn.blocks[1])
         self._trampoline()
         self._workspace_size()
-        vmath.finish(self.module)
+        vmath.finish(self.module, self.b.math_used)
         return str(self.module)
 
     def _trampoline(self):

@@ -38,10 +38,6 @@ class _Loop:
         self.widths = set()         # lane counts of the body's vector calls
 
 
-def _stack(module):
-    return module.__dict__.setdefault("_trax_loops", [])
-
-
 def fold_tail(b, lanes=None):
     """Ask LLVM to vectorize the innermost loop being emitted with masked
     loads and stores for its last iteration instead of a scalar (or narrower
@@ -52,7 +48,7 @@ def fold_tail(b, lanes=None):
     loop agree, the loop is vectorized by that many lanes without
     interleaving, which spares LLVM weighing other widths (O3 of the 200-op
     chain: ~9.7 -> ~7.2 ms, the same code)."""
-    stack = _stack(b.module)
+    stack = b.loops
     if stack:
         stack[-1].hints["llvm.loop.vectorize.predicate.enable"] = True
         if lanes is not None:
@@ -78,10 +74,11 @@ def _hints(me, outer):
 @contextmanager
 def loop(b, count, name="i"):
     """``for i in range(count)``: emit the body inside the ``with`` block;
-    yields ``i`` (an i64 value). The builder ends after the loop."""
+    yields ``i`` (an i64 value). The builder (an :class:`Emission`) ends after
+    the loop."""
     me = _Loop(count if isinstance(count, int) else None)
     module = b.module
-    stack = _stack(module)
+    stack = b.loops
     if me.trips == 1:               # straight-line code: nothing for LLVM to simplify
         stack.append(me)
         try:
@@ -89,7 +86,7 @@ def loop(b, count, name="i"):
         finally:
             stack.pop()
         return
-    module.__dict__["_trax_loop_count"] = emitted(module) + 1
+    b.loop_count += 1
     # a static trip count (more than one) runs at least once: emitted as a
     # do-while, the form LLVM's loop rotation would otherwise make of it
     rotated = (me.trips or 0) > 1
@@ -120,11 +117,6 @@ def loop(b, count, name="i"):
     if hints:
         latch.set_metadata("llvm.loop", loop_id(module, hints))
     b.position_at_end(done)
-
-
-def emitted(module):
-    """How many loops (of more than one trip, or unknown) ``module`` has."""
-    return module.__dict__.get("_trax_loop_count", 0)
 
 
 class _LoopID(ir.values.MDValue):

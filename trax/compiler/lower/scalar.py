@@ -62,8 +62,8 @@ def _bytes(ty):
 
 def _math(b, name, args):
     """A vmath function, computing half precision in float: inline IR; or,
-    when the module sets ``trax_vm_lanes`` (a dict: bytes per element ->
-    vector lane counts; see codegen.Codegen), a call of the math library's
+    when the module calls the math library (``b.library_lanes``, see
+    emission.Emission), a call of the math library's
     function (see trax.compiler.math.mathlib; vector arguments call its vector
     version); or, for the functions whose vector form branches
     (vmath.branchy), a call that is inlined after vectorization."""
@@ -71,16 +71,17 @@ def _math(b, name, args):
     if ty == ir.HalfType():
         wide = [b.fpext(a, ir.FloatType()) for a in args]
         return b.fptrunc(_math(b, name, wide), ir.HalfType())
-    lanes = getattr(b.module, "trax_vm_lanes", None)
+    lanes = b.library_lanes
     if lanes is not None:
         if isinstance(ty, ir.VectorType):       # a loop in vector form (vectorize.py)
-            return vmath.call(b, name, args, lanes[_bytes(ty.element)], library=True)
+            return vmath.call(b, name, args, b.math_used, lanes[_bytes(ty.element)],
+                              library=True)
         lanes = lanes[_bytes(ty)]
         loops.fold_tail(b, max(lanes))
-        return vmath.call(b, name, args, lanes, library=True)
+        return vmath.call(b, name, args, b.math_used, lanes, library=True)
     branchy = branchy_lanes(name, ty)
     if branchy is not None:
-        return vmath.call(b, name, args, branchy, inline=True)
+        return vmath.call(b, name, args, b.math_used, branchy, inline=True)
     return vmath.emit(b, name, args)
 
 

@@ -1084,7 +1084,7 @@ def emit(builder: ir.IRBuilder, name: str, args, branchy=False) -> ir.Value:
 _VFABI = '"vector-function-abi-variant"'
 
 
-def call(builder: ir.IRBuilder, name: str, args, lanes=(), inline=False,
+def call(builder: ir.IRBuilder, name: str, args, used: list, lanes=(), inline=False,
          library=False) -> ir.Value:
     """Like :func:`emit`, but through one internal function per (name, type)
     in the module instead of inline IR: a scalar ``noinline`` function whose
@@ -1101,19 +1101,20 @@ def call(builder: ir.IRBuilder, name: str, args, lanes=(), inline=False,
     module only declares the functions (vector ``args`` call the vector
     version of their lane count, which must be in ``lanes``), by the names of
     :func:`library_names`: their bodies are compiled once, by
-    :func:`define_library` (see trax.compiler.math.mathlib). Call :func:`finish`
-    on the module before printing it."""
+    :func:`define_library` (see trax.compiler.math.mathlib). The vector versions
+    that nothing calls yet are appended to ``used``: pass it to :func:`finish`
+    before printing the module."""
     canon = _ALIASES.get(name, name)
     if canon not in _IMPL:
         raise KeyError(f"vmath: unsupported function {name!r}")
     args = list(args)
     ty = args[0].type
     if library:
-        fn = _declared(builder.module, canon, getattr(ty, "element", ty), tuple(lanes))
+        fn = _declared(builder.module, canon, getattr(ty, "element", ty), tuple(lanes), used)
         if isinstance(ty, ir.VectorType):     # one of the vector versions, directly
             fn = builder.module.globals[f"{fn.name}_v{ty.count}"]
     else:
-        fn = _outlined(builder.module, canon, ty, tuple(lanes), inline)
+        fn = _outlined(builder.module, canon, ty, tuple(lanes), inline, used)
     return builder.call(fn, args)
 
 
@@ -1133,11 +1134,10 @@ def define_library(module, name: str, ty, lanes) -> list:
     names (the bodies :func:`call` with ``library`` declares); returns
     their names."""
     canon = _ALIASES.get(name, name)
-    _outlined(module, canon, ty, tuple(lanes), False, LIBRARY_PREFIX)
+    _outlined(module, canon, ty, tuple(lanes), False, [], LIBRARY_PREFIX)  # exported: kept
     names = library_names(canon, ty, lanes)
     for n in names:
         module.globals[n].linkage = ""
-    module.__dict__.pop("_trax_vm_used", None)
     return names
 
 
@@ -1232,7 +1232,7 @@ def _via_wide(module, fname, wide, ty, inline=False):
     return fn
 
 
-def _outlined(module, canon, ty, lanes, inline, prefix="trax_vm_"):
+def _outlined(module, canon, ty, lanes, inline, used, prefix="trax_vm_"):
     fname = _fname(prefix, canon, ty)
     fn = module.globals.get(fname)
     if fn is not None:
@@ -1242,7 +1242,6 @@ def _outlined(module, canon, ty, lanes, inline, prefix="trax_vm_"):
     width = max(lanes)
     wide = _define(module, f"{fname}_v{width}", canon, ir.VectorType(ty, width), inline)
     fn = _via_wide(module, fname, wide, ty, inline=inline)
-    used = module.__dict__.setdefault("_trax_vm_used", [])
     for n in lanes:
         if n != width:
             used.append(_via_wide(module, f"{fname}_v{n}", wide, ir.VectorType(ty, n), inline))
@@ -1255,7 +1254,7 @@ def _outlined(module, canon, ty, lanes, inline, prefix="trax_vm_"):
     return fn
 
 
-def _declared(module, canon, ty, lanes):
+def _declared(module, canon, ty, lanes, used):
     """The library's scalar ``canon`` over ``ty`` declared in ``module``, with
     its vector versions (see call(..., library=True))."""
     fname = _fname(LIBRARY_PREFIX, canon, ty)
@@ -1268,7 +1267,7 @@ def _declared(module, canon, ty, lanes):
     for f in [fn] + vectors:
         for a in ("nounwind", "readnone"):
             f.attributes.add(a)
-    module.__dict__.setdefault("_trax_vm_used", []).extend(vectors)
+    used.extend(vectors)
     _name_variants(fn, canon, lanes)
     return fn
 
@@ -1282,10 +1281,10 @@ def _name_variants(fn, canon, lanes):
     set.add(fn.attributes, f'{_VFABI}="{",".join(variants)}"')
 
 
-def finish(module) -> None:
-    """Keep the vector variants made by :func:`call` that nothing calls yet
-    alive until the loop vectorizer has seen them (``@llvm.compiler.used``)."""
-    used = module.__dict__.pop("_trax_vm_used", [])
+def finish(module, used) -> None:
+    """Keep the vector variants that :func:`call` put in ``used`` (nothing
+    calls them yet) alive until the loop vectorizer has seen them
+    (``@llvm.compiler.used``)."""
     if not used:
         return
     i8p = ir.IntType(8).as_pointer()
