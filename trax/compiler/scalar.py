@@ -340,7 +340,8 @@ def _convert(b, xs, dts, out_dt, p):
 
 def convert(b, x, src, dst):
     """Convert register value ``x`` from numpy dtype ``src`` to ``dst``
-    (numpy's casting: float to int truncates, to bool tests != 0)."""
+    (numpy's casting, except that float to int saturates as in JAX: see
+    lax.convert_element_type; to bool tests != 0)."""
     src, dst = np.dtype(src), np.dtype(dst)
     to = reg_type(dst)
     if src == dst:
@@ -356,10 +357,8 @@ def convert(b, x, src, dst):
     if dst.kind == "f":
         return b.sitofp(x, to) if src.kind == "i" else b.uitofp(x, to)
     if src.kind == "f":
-        # saturating conversion to 64 bits, then wrap like a C cast chain
-        wide = intrinsic(b, "fptoui.sat" if dst == np.uint64 else "fptosi.sat",
-                         [x], ty=ir.IntType(64))
-        return wide if dst.itemsize == 8 else b.trunc(wide, to)
+        # saturating at the bounds of dst, nan to 0 (LLVM's fptosi is poison there)
+        return intrinsic(b, "fptoui.sat" if dst.kind == "u" else "fptosi.sat", [x], ty=to)
     if dst.itemsize < src.itemsize:
         return b.trunc(x, to)
     if dst.itemsize > src.itemsize:

@@ -528,7 +528,24 @@ defjvp(clamp_p,
 # convert_element_type
 
 def _convert_impl(x, new_dtype, weak_type):
-    return np.asarray(x).astype(new_dtype)
+    x, new_dtype = np.asarray(x), np.dtype(new_dtype)
+    if x.dtype.kind == "f" and new_dtype.kind in "iu":
+        return _float_to_int(x, new_dtype)
+    return x.astype(new_dtype)
+
+
+def _float_to_int(x, dtype):
+    """Float to integer as JAX does it: truncation toward zero, saturating
+    at the integer type's bounds, nan to 0 (NumPy's cast is undefined there)."""
+    info = np.iinfo(dtype)
+    # the bounds are powers of two (or 0), exact in float64 as are all x
+    lo, hi = float(info.min), float(info.max) + 1.0
+    with np.errstate(invalid="ignore"):
+        t = np.trunc(x.astype(np.float64))
+        ok = (t >= lo) & (t < hi)
+        out = np.where(ok, t, 0).astype(dtype)
+    out = np.where(t >= hi, info.max, out)
+    return np.where(t < lo, info.min, out).astype(dtype)
 
 
 def _convert_abstract(x, new_dtype, weak_type):
@@ -540,7 +557,8 @@ convert_element_type_p = standard_primitive("convert_element_type", _convert_imp
 
 
 def convert_element_type(x, new_dtype, weak_type=False):
-    """Cast ``x`` to ``new_dtype`` (float to int truncates toward zero)."""
+    """Cast ``x`` to ``new_dtype``. Float to int truncates toward zero and
+    saturates: values beyond the integer range give its bounds, nan gives 0."""
     new_dtype = dtypes.canonicalize(new_dtype)
     aval = get_aval(x)
     if aval.dtype == new_dtype and aval.weak_type == weak_type:
