@@ -450,6 +450,11 @@ for _name, _ref in [("bitwise_and", np.bitwise_and), ("bitwise_or", np.bitwise_o
     lax_op(_name, [A((2, 3), -9, 9), A((2, 3), -9, 9)], _ref, dtypes=INTS + (BOOL,),
            order=0)
 
+for _name, _ref in [("shift_left", np.left_shift), ("shift_right_arithmetic", np.right_shift),
+                    ("shift_right_logical", lambda x, y: np.right_shift(
+                        x.view(f"u{x.itemsize}"), y.astype(f"u{x.itemsize}")).view(x.dtype))]:
+    lax_op(_name, [A((2, 3), -99, 99), A((2, 3), 0, 31)], _ref, dtypes=INTS, order=0)
+
 for _name, _ref in [("eq", np.equal), ("ne", np.not_equal), ("lt", np.less),
                     ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal)]:
     lax_op(_name, [A((2, 3), -2, 2), A((2, 3), -2, 2)], _ref, dtypes=FLOATS + INTS, order=0)

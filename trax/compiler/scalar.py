@@ -236,6 +236,26 @@ for _name, _op in (("and", "and_"), ("or", "or_"), ("xor", "xor")):
     EMITTERS[_name] = (lambda op: lambda b, xs, dts, out_dt, p: getattr(b, op)(*xs))(_op)
 
 
+def _shift(kind):
+    def emit(b, xs, dts, out_dt, p):
+        x, y = xs
+        dt = dts[0]
+        bits = 8 * np.dtype(dt).itemsize
+        # LLVM's shifts are poison for amounts outside [0, bits): JAX's results there
+        inside = b.icmp_unsigned("<", y, ir.Constant(y.type, bits))
+        if kind == "arithmetic":
+            return b.ashr(x, b.select(inside, y, ir.Constant(y.type, bits - 1)))
+        amount = b.select(inside, y, ir.Constant(y.type, 0))
+        shifted = b.shl(x, amount) if kind == "left" else b.lshr(x, amount)
+        return b.select(inside, shifted, ir.Constant(x.type, 0))
+    return emit
+
+
+EMITTERS["shift_left"] = _shift("left")
+EMITTERS["shift_right_arithmetic"] = _shift("arithmetic")
+EMITTERS["shift_right_logical"] = _shift("logical")
+
+
 # ---------------------------------------------------------------- comparisons
 
 _FCMP = {"eq": ("==", True), "ne": ("!=", False), "lt": ("<", True),

@@ -310,17 +310,19 @@ def _copysign(x, y):
 copysign = _binary("copysign", _copysign, inexact=True)
 
 
-def _shift(name, combine):
+def _shift(name, signed_fn, unsigned_fn):
     def fn(x, y):
         x, y = promote_args(name, x, y)
-        if aval(x).dtype.kind not in "iu":
+        kind = aval(x).dtype.kind
+        if kind not in "iu":
             raise TypeError(f"{name} needs integer arrays, got {aval(x).dtype}")
-        return combine(x, _int_power(lax.full(aval(y).shape, 2, aval(y).dtype), y))
-    return _make(name, fn, f"Elementwise {name} of the bits of ``x`` by ``y``.")
+        return (signed_fn if kind == "i" else unsigned_fn)(x, y)
+    return _make(name, fn, f"Elementwise {name} of the bits of ``x`` by ``y`` "
+                           f"(shifts by y < 0 or y >= the bit width shift out every bit).")
 
 
-left_shift = _shift("left_shift", lax.mul)
-right_shift = _shift("right_shift", lambda x, p: _floor_divide(x, p))
+left_shift = _shift("left_shift", lax.shift_left, lax.shift_left)
+right_shift = _shift("right_shift", lax.shift_right_arithmetic, lax.shift_right_logical)
 
 
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
