@@ -240,6 +240,11 @@ def lax_op(fname, args, ref, kw=None, tag="", **flags):
 _erf_scalar = np.vectorize(math.erf, otypes=[np.float64])
 
 
+def sign_ref(x):
+    """np.sign, except that -0.0 keeps its sign (as JAX's sign)."""
+    return np.where(x == 0, x, np.sign(x))
+
+
 def erf_ref(x):
     return _erf_scalar(x).astype(x.dtype) if x.size else x.copy()
 
@@ -374,7 +379,7 @@ EDGE = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, INF, -INF, NAN]
 # trax.lax: elementwise
 
 _UNARY = [  # name, reference, generator, derivative order
-    ("neg", np.negative, A, 2), ("sign", np.sign, NZ, 1), ("floor", np.floor, A, 1),
+    ("neg", np.negative, A, 2), ("sign", sign_ref, NZ, 1), ("floor", np.floor, A, 1),
     ("ceil", np.ceil, A, 1), ("round", np.round, A, 1), ("abs", np.abs, NZ, 2),
     ("exp", np.exp, A, 2), ("exp2", np.exp2, A, 2), ("log", np.log, P, 2),
     ("log1p", np.log1p, lambda s: A(s, -0.5, 2), 2), ("expm1", np.expm1, A, 2),
@@ -685,7 +690,8 @@ for _name, _gen in _JNP_UNARY:
 for _name in ("sin", "exp", "log", "sqrt", "abs", "sign", "floor", "round", "trunc",
               "arctanh", "reciprocal", "square", "cbrt"):
     with np.errstate(all="ignore"):
-        op("jnp", _name, [Const(EDGE)], tag="[edge]", order=0, signed_zeros=True)
+        op("jnp", _name, [Const(EDGE)], sign_ref if _name == "sign" else None, tag="[edge]",
+           order=0, signed_zeros=True)
 for _name in ("isnan", "isinf", "isfinite", "signbit"):
     op("jnp", _name, [Const(EDGE)], order=0)
 op("jnp", "logical_not", [A((2, 3))], dtypes=(BOOL,), order=0)

@@ -110,7 +110,111 @@ def _shift_cases():
                    _shift_ref("arithmetic" if signed else "logical"))
 
 
-CASES = [*_cast_cases(), *_shift_cases()]
+# ----------------------------------------------------------------------------
+# float arithmetic: infinities, nan and signed zeros
+
+def _fl(values):
+    return np.array(values, np.float64)
+
+
+def _zero_ordered(pick):
+    """max/min where -0 < +0 and nan propagates."""
+    def ref(x, y):
+        out = []
+        for a, b in zip(x.tolist(), y.tolist()):
+            if math.isnan(a) or math.isnan(b):
+                out.append(NAN)
+            elif a == b == 0:
+                out.append(pick(math.copysign(1, a), math.copysign(1, b)) * 0.0)
+            else:
+                out.append(pick(a, b))
+        return _fl(out)
+    return ref
+
+
+def _reduced(ref):
+    def reduce(x):
+        out = x[0]
+        for v in x[1:]:
+            out = ref(_fl([out]), _fl([v]))[0]
+        return np.float64(out)
+    return reduce
+
+
+def _numpy_quiet(fn):
+    def ref(*args):
+        with np.errstate(all="ignore"):
+            return fn(*args)
+    return ref
+
+
+def _sign_ref(x):
+    return _fl([v if v == 0 or math.isnan(v) else math.copysign(1, v) for v in x.tolist()])
+
+
+_FX = _fl([INF, -INF, 1, 1, -1, 0, 5, NAN, 5, 7, -7, 7.5, 1e308, -INF, INF])
+_FY = _fl([1, 1, 0, INF, INF, 0, -0.0, 1, INF, 2, 2, -2, 1e-10, INF, -3])
+_ZX = _fl([0.0, -0.0, 0.0, -0.0, NAN, 1, -0.0, 0.0])
+_ZY = _fl([-0.0, 0.0, 0.0, -0.0, 1, NAN, -1, 2])
+
+FLOAT_CASES = [
+    Edge("numpy.floor_divide-float", jnp.floor_divide, (_FX, _FY),
+         _numpy_quiet(np.floor_divide)),
+    Edge("numpy.remainder-float", jnp.remainder, (_FX, _FY), _numpy_quiet(np.remainder)),
+    Edge("numpy.fmod-float", jnp.fmod, (_FX, _FY), _numpy_quiet(np.fmod)),
+    Edge("max-zeros", lax.max, (_ZX, _ZY), _zero_ordered(max)),
+    Edge("min-zeros", lax.min, (_ZX, _ZY), _zero_ordered(min)),
+    Edge("numpy.maximum-zeros", jnp.maximum, (_ZX, _ZY), _zero_ordered(max)),
+    Edge("numpy.minimum-zeros", jnp.minimum, (_ZX, _ZY), _zero_ordered(min)),
+    Edge("sign-zeros", lax.sign, (_fl([-0.0, 0.0, NAN, -INF, INF, -2, 3]),), _sign_ref),
+    Edge("clamp-nan", lax.clamp, (_fl(0), _fl([NAN, -1, 2, 0.5]), _fl(1)), np.clip),
+    Edge("clamp-nan-bounds", lax.clamp, (_fl(NAN), _fl([-1, 2, 0.5]), _fl(NAN)),
+         lambda lo, x, hi: np.full(3, NAN)),
+]
+for _z in ([0.0, -0.0], [-0.0, 0.0], [-0.0, -0.0], [0.0, 0.0], [-0.0, NAN, 0.0]):
+    for _name, _fn, _pick in (("max", jnp.max, max), ("min", jnp.min, min)):
+        FLOAT_CASES.append(Edge(f"numpy.{_name}-of-{_z}", _fn, (_fl(_z),),
+                                _reduced(_zero_ordered(_pick))))
+
+
+# ----------------------------------------------------------------------------
+# integer arithmetic: division by zero and MIN / -1 (NumPy's results: 0 and MIN)
+
+def _trunc_div(a, b):
+    return 0 if b == 0 else abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)
+
+
+def _int_ref(op):
+    def ref(x, y):
+        return np.array([_wrap(op(a, b), x.dtype) for a, b in zip(x.tolist(), y.tolist())],
+                        x.dtype)
+    return ref
+
+
+def _int_cases():
+    for dt in (np.int8, np.int32, np.int64, np.uint8, np.uint32):
+        info = np.iinfo(dt)
+        x = [7, -7, 0, info.min, info.min, info.max, info.max, -1, 5, -9]
+        y = [0, 0, 0, -1, 1, -1, 0, -1, 2, 4]
+        if info.min == 0:
+            x, y = [v % (info.max + 1) for v in x], [v % (info.max + 1) for v in y]
+        args = (_ints(x, dt), _ints(y, dt))
+        name = np.dtype(dt).name
+        yield Edge(f"div-{name}", lax.div, args, _int_ref(_trunc_div))
+        yield Edge(f"rem-{name}", lax.rem, args,
+                   _int_ref(lambda a, b: 0 if b == 0 else a - b * _trunc_div(a, b)))
+        yield Edge(f"numpy.floor_divide-{name}", jnp.floor_divide, args,
+                   _numpy_quiet(np.floor_divide))
+        yield Edge(f"numpy.remainder-{name}", jnp.remainder, args, _numpy_quiet(np.remainder))
+        yield Edge(f"numpy.fmod-{name}", jnp.fmod, args, _numpy_quiet(np.fmod))
+        if info.min < 0:
+            y = _ints([info.min, info.min + 1, -1, 0, 1, info.max], dt)
+            yield Edge(f"abs-{name}", lax.abs, (y,), np.abs)
+            yield Edge(f"neg-{name}", lax.neg, (y,), np.negative)
+            yield Edge(f"sign-{name}", lax.sign, (y,), np.sign)
+
+
+CASES = [*_cast_cases(), *_shift_cases(), *FLOAT_CASES, *_int_cases()]
 
 
 def _assert_same(actual, expected):

@@ -112,9 +112,8 @@ def _sign(b, xs, dts, out_dt, p):
     dt = dts[0]
     zero, one = const(dt, 0), const(dt, 1)
     if is_float(dt):
-        pos = b.select(b.fcmp_ordered(">", x, zero), one, zero)
-        s = b.select(b.fcmp_ordered("<", x, zero), const(dt, -1), pos)
-        return b.select(b.fcmp_unordered("uno", x, x), x, s)    # nan stays nan
+        s = b.select(b.fcmp_ordered(">", x, zero), one, const(dt, -1))
+        return b.select(b.fcmp_unordered("ueq", x, zero), x, s)   # nan and ±0 stay
     if not is_signed(dt):
         return b.zext(b.icmp_unsigned("!=", x, zero), x.type)
     pos = b.zext(b.icmp_signed(">", x, zero), x.type)

@@ -90,7 +90,7 @@ def _with_errstate(fn):
 # unary
 
 neg_p = unary_primitive("neg", np.negative, _NUM)
-sign_p = unary_primitive("sign", np.sign, _NUM)
+sign_p = unary_primitive("sign", lambda x: np.where(x == 0, x, np.sign(x)), _NUM)
 floor_p = unary_primitive("floor", np.floor)
 ceil_p = unary_primitive("ceil", np.ceil)
 round_p = unary_primitive("round", _round_half_even)
@@ -258,8 +258,22 @@ mul_p = binary_primitive("mul", np.multiply, _NUM)
 div_p = binary_primitive("div", _int_div, _NUM)
 rem_p = binary_primitive("rem", _rem, _NUM)
 pow_p = binary_primitive("pow", _with_errstate(np.power), _FLOAT)
-max_p = binary_primitive("max", np.maximum, _ALL)
-min_p = binary_primitive("min", np.minimum, _ALL)
+def _maximum(x, y):
+    """np.maximum, except that +0 is above -0 (as in JAX and IEEE 754-2019)."""
+    out = np.maximum(x, y)
+    if out.dtype.kind == "f":
+        # of two zeros the sum is -0 only when both are -0
+        out = np.where((x == 0) & (y == 0), x + y, out)
+    return out
+
+
+def _minimum(x, y):
+    """np.minimum, except that -0 is below +0 (as in JAX and IEEE 754-2019)."""
+    return -_maximum(-x, -y) if np.result_type(x, y).kind == "f" else np.minimum(x, y)
+
+
+max_p = binary_primitive("max", _maximum, _ALL)
+min_p = binary_primitive("min", _minimum, _ALL)
 atan2_p = binary_primitive("atan2", np.arctan2, _FLOAT)
 nextafter_p = binary_primitive("nextafter", np.nextafter, _FLOAT)
 and_p = binary_primitive("and", np.bitwise_and, _INT_BOOL)

@@ -89,9 +89,8 @@ def _floor_divide(x, y):
     div = lax.select_n(fix, div, lax.sub(div, _k(div, 1)))
     fl = lax.floor(div)
     fl = lax.select_n(lax.gt(lax.sub(div, fl), _k(div, 0.5)), fl, lax.add(fl, _k(fl, 1)))
-    # y == 0 (or non-finite results): fall back to the plain quotient
-    plain = lax.div(x, y)
-    return lax.select_n(lax.is_finite(div), plain, fl)
+    # y == 0: the plain quotient (inf or nan); an infinite x gives nan through mod
+    return lax.select_n(lax.eq(y, _k(y, 0)), fl, lax.div(x, y))
 
 
 def _remainder(x, y):
