@@ -214,7 +214,30 @@ def _int_cases():
             yield Edge(f"sign-{name}", lax.sign, (y,), np.sign)
 
 
-CASES = [*_cast_cases(), *_shift_cases(), *FLOAT_CASES, *_int_cases()]
+def _int_power_ref(x, y):
+    out = []
+    for a, b in zip(x.tolist(), y.tolist()):
+        if b >= 0:
+            out.append(_wrap(a ** b, x.dtype))
+        else:       # the truncated 1 / a**-b
+            out.append(1 if a == 1 else (-1) ** b if a == -1 else 0)
+    return np.array(out, x.dtype)
+
+
+def _power_cases():
+    for dt in (np.int8, np.int32, np.int64, np.uint8, np.uint32):
+        signed = np.dtype(dt).kind == "i"
+        xs = [3, 3, -3, 0, 0, 1, 1, -1, -1, 2, 5, 3, 0, -2, 7, 255]
+        ys = [-1, -2, -1, -1, -2, -5, -4, -3, -4, -31, 31, 200, 0, 7, 2, 3]
+        if not signed:
+            pairs = [(a, b) for a, b in zip(xs, ys) if a >= 0 and b >= 0]
+        else:
+            pairs = [(a, b) for a, b in zip(xs, ys) if a <= 127 and b <= 127]
+        args = (_ints([a for a, _ in pairs], dt), _ints([b for _, b in pairs], dt))
+        yield Edge(f"numpy.power-{np.dtype(dt).name}", jnp.power, args, _int_power_ref)
+
+
+CASES = [*_cast_cases(), *_shift_cases(), *FLOAT_CASES, *_int_cases(), *_power_cases()]
 
 
 def _assert_same(actual, expected):

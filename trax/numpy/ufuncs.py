@@ -151,15 +151,22 @@ def square(x):
 
 
 def _int_power(x, y):
-    """``x ** y`` for integer arrays by repeated squaring over y's bits."""
-    yc = y if not isinstance(y, Tracer) else None
-    bits = aval(y).dtype.itemsize * 8 - 1 if yc is None else \
-        max(int(np.max(np.abs(yc), initial=0)).bit_length(), 1)
+    """``x ** y`` for integer arrays by repeated squaring over y's bits
+    (wrapping around as the products do). A negative y gives the truncated
+    ``1 / x ** -y``: 1 or -1 for x == 1 or -1, else 0 (NumPy raises there)."""
+    dt = aval(y).dtype
+    yc = None if isinstance(y, Tracer) else np.asarray(y)
+    bits = 8 * dt.itemsize - (dt.kind == "i") if yc is None else \
+        max(int(np.max(yc, initial=0)).bit_length(), 1)
     acc, base = lax.full(aval(x).shape, 1, aval(x).dtype), x
     for i in range(bits):
         bit = lax.ne(lax.bitwise_and(y, _k(y, 1 << i)), _k(y, 0))
         acc = lax.select_n(bit, acc, lax.mul(acc, base))
         base = lax.mul(base, base)
+    if dt.kind == "i" and (yc is None or (yc < 0).any()):
+        odd = lax.ne(lax.bitwise_and(y, _k(y, 1)), _k(y, 0))
+        unit = where(lax.eq(x, _k(x, -1)), where(odd, _k(x, -1), _k(x, 1)), _k(x, 0))
+        acc = where(lax.lt(y, _k(y, 0)), where(lax.eq(x, _k(x, 1)), _k(x, 1), unit), acc)
     return acc
 
 
