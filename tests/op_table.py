@@ -240,6 +240,11 @@ def lax_op(fname, args, ref, kw=None, tag="", **flags):
 _erf_scalar = np.vectorize(math.erf, otypes=[np.float64])
 
 
+def sign_ref(x):
+    """np.sign, except that -0.0 keeps its sign (as JAX's sign)."""
+    return np.where(x == 0, x, np.sign(x))
+
+
 def erf_ref(x):
     return _erf_scalar(x).astype(x.dtype) if x.size else x.copy()
 
@@ -374,7 +379,7 @@ EDGE = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, INF, -INF, NAN]
 # trax.lax: elementwise
 
 _UNARY = [  # name, reference, generator, derivative order
-    ("neg", np.negative, A, 2), ("sign", np.sign, NZ, 1), ("floor", np.floor, A, 1),
+    ("neg", np.negative, A, 2), ("sign", sign_ref, NZ, 1), ("floor", np.floor, A, 1),
     ("ceil", np.ceil, A, 1), ("round", np.round, A, 1), ("abs", np.abs, NZ, 2),
     ("exp", np.exp, A, 2), ("exp2", np.exp2, A, 2), ("log", np.log, P, 2),
     ("log1p", np.log1p, lambda s: A(s, -0.5, 2), 2), ("expm1", np.expm1, A, 2),
@@ -449,6 +454,11 @@ for _name, _ref in [("bitwise_and", np.bitwise_and), ("bitwise_or", np.bitwise_o
                     ("bitwise_xor", np.bitwise_xor)]:
     lax_op(_name, [A((2, 3), -9, 9), A((2, 3), -9, 9)], _ref, dtypes=INTS + (BOOL,),
            order=0)
+
+for _name, _ref in [("shift_left", np.left_shift), ("shift_right_arithmetic", np.right_shift),
+                    ("shift_right_logical", lambda x, y: np.right_shift(
+                        x.view(f"u{x.itemsize}"), y.astype(f"u{x.itemsize}")).view(x.dtype))]:
+    lax_op(_name, [A((2, 3), -99, 99), A((2, 3), 0, 31)], _ref, dtypes=INTS, order=0)
 
 for _name, _ref in [("eq", np.equal), ("ne", np.not_equal), ("lt", np.less),
                     ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal)]:
@@ -680,7 +690,8 @@ for _name, _gen in _JNP_UNARY:
 for _name in ("sin", "exp", "log", "sqrt", "abs", "sign", "floor", "round", "trunc",
               "arctanh", "reciprocal", "square", "cbrt"):
     with np.errstate(all="ignore"):
-        op("jnp", _name, [Const(EDGE)], tag="[edge]", order=0, signed_zeros=True)
+        op("jnp", _name, [Const(EDGE)], sign_ref if _name == "sign" else None, tag="[edge]",
+           order=0, signed_zeros=True)
 for _name in ("isnan", "isinf", "isfinite", "signbit"):
     op("jnp", _name, [Const(EDGE)], order=0)
 op("jnp", "logical_not", [A((2, 3))], dtypes=(BOOL,), order=0)

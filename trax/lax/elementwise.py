@@ -11,7 +11,7 @@ import numpy as np
 
 from trax import dtypes
 from trax.core import ShapedArray, get_aval
-from trax.errors import type_error
+from trax.errors import type_error, user_source_line
 from trax.interpreters import batching
 from trax.interpreters.ad import (defjvp, defjvp_with_output, deflinear, defzero,
                                   is_undefined)
@@ -90,7 +90,7 @@ def _with_errstate(fn):
 # unary
 
 neg_p = unary_primitive("neg", np.negative, _NUM)
-sign_p = unary_primitive("sign", np.sign, _NUM)
+sign_p = unary_primitive("sign", lambda x: np.where(x == 0, x, np.sign(x)), _NUM)
 floor_p = unary_primitive("floor", np.floor)
 ceil_p = unary_primitive("ceil", np.ceil)
 round_p = unary_primitive("round", _round_half_even)
@@ -229,19 +229,60 @@ def _scalars_like(*args):
             for a in args]
 
 
+def _unsigned(x):
+    return x.view(np.dtype(f"u{x.dtype.itemsize}"))
+
+
+def _shift_impl(kind):
+    """Shifts of the bits of ``x`` by ``y`` as JAX defines them for every
+    ``y``: an amount below 0 or at least the bit width shifts everything
+    out (leaving the sign bits for an arithmetic right shift)."""
+    def impl(x, y):
+        x, y = np.asarray(x), np.asarray(y)
+        bits = 8 * x.dtype.itemsize
+        inside = _unsigned(y) < bits            # y < 0 is a huge unsigned amount
+        if kind == "arithmetic":
+            signed = x.view(np.dtype(f"i{x.dtype.itemsize}"))
+            amount = np.where(inside, y, bits - 1).astype(signed.dtype)
+            return np.right_shift(signed, amount).view(x.dtype)
+        amount = np.where(inside, y, 0).astype(x.dtype)
+        shifted = (np.left_shift(x, amount) if kind == "left" else
+                   np.right_shift(_unsigned(x), _unsigned(amount)).view(x.dtype))
+        return np.where(inside, shifted, 0).astype(x.dtype)
+    return impl
+
+
 add_p = binary_primitive("add", np.add, _NUM)
 sub_p = binary_primitive("sub", np.subtract, _NUM)
 mul_p = binary_primitive("mul", np.multiply, _NUM)
 div_p = binary_primitive("div", _int_div, _NUM)
 rem_p = binary_primitive("rem", _rem, _NUM)
 pow_p = binary_primitive("pow", _with_errstate(np.power), _FLOAT)
-max_p = binary_primitive("max", np.maximum, _ALL)
-min_p = binary_primitive("min", np.minimum, _ALL)
+def _maximum(x, y):
+    """np.maximum, except that +0 is above -0 (as in JAX and IEEE 754-2019)."""
+    out = np.maximum(x, y)
+    if out.dtype.kind == "f":
+        # of two zeros the sum is -0 only when both are -0
+        out = np.where((x == 0) & (y == 0), x + y, out)
+    return out
+
+
+def _minimum(x, y):
+    """np.minimum, except that -0 is below +0 (as in JAX and IEEE 754-2019)."""
+    return -_maximum(-x, -y) if np.result_type(x, y).kind == "f" else np.minimum(x, y)
+
+
+max_p = binary_primitive("max", _maximum, _ALL)
+min_p = binary_primitive("min", _minimum, _ALL)
 atan2_p = binary_primitive("atan2", np.arctan2, _FLOAT)
 nextafter_p = binary_primitive("nextafter", np.nextafter, _FLOAT)
 and_p = binary_primitive("and", np.bitwise_and, _INT_BOOL)
 or_p = binary_primitive("or", np.bitwise_or, _INT_BOOL)
 xor_p = binary_primitive("xor", np.bitwise_xor, _INT_BOOL)
+shift_left_p = binary_primitive("shift_left", _shift_impl("left"), _INT)
+shift_right_arithmetic_p = binary_primitive("shift_right_arithmetic",
+                                            _shift_impl("arithmetic"), _INT)
+shift_right_logical_p = binary_primitive("shift_right_logical", _shift_impl("logical"), _INT)
 eq_p = binary_primitive("eq", np.equal, _ALL, out_dtype=np.bool_)
 ne_p = binary_primitive("ne", np.not_equal, _ALL, out_dtype=np.bool_)
 lt_p = binary_primitive("lt", np.less, _ALL, out_dtype=np.bool_)
@@ -263,6 +304,24 @@ def nextafter(x, y): return nextafter_p.bind(*_scalars_like(x, y))
 def bitwise_and(x, y): return and_p.bind(*_scalars_like(x, y))
 def bitwise_or(x, y): return or_p.bind(*_scalars_like(x, y))
 def bitwise_xor(x, y): return xor_p.bind(*_scalars_like(x, y))
+
+
+def shift_left(x, y):
+    """``x << y`` (0 where ``y`` is negative or at least the bit width)."""
+    return shift_left_p.bind(*_scalars_like(x, y))
+
+
+def shift_right_arithmetic(x, y):
+    """``x >> y`` filling with the sign bit (the sign bits alone where ``y``
+    is negative or at least the bit width)."""
+    return shift_right_arithmetic_p.bind(*_scalars_like(x, y))
+
+
+def shift_right_logical(x, y):
+    """``x >> y`` filling with zeros (0 where ``y`` is negative or at least
+    the bit width)."""
+    return shift_right_logical_p.bind(*_scalars_like(x, y))
+
 def eq(x, y): return eq_p.bind(*_scalars_like(x, y))
 def ne(x, y): return ne_p.bind(*_scalars_like(x, y))
 def lt(x, y): return lt_p.bind(*_scalars_like(x, y))
@@ -347,7 +406,8 @@ defjvp(min_p, *_minmax_jvp(lt))
 defjvp(atan2_p,
        lambda g, x, y: mul(g, div(y, add(mul(x, x), mul(y, y)))),
        lambda g, x, y: neg(mul(g, div(x, add(mul(x, x), mul(y, y))))))
-for _p in (nextafter_p, and_p, or_p, xor_p, eq_p, ne_p, lt_p, le_p, gt_p, ge_p):
+for _p in (nextafter_p, and_p, or_p, xor_p, shift_left_p, shift_right_arithmetic_p,
+           shift_right_logical_p, eq_p, ne_p, lt_p, le_p, gt_p, ge_p):
     defzero(_p)
 
 
@@ -357,8 +417,6 @@ for _p in (nextafter_p, and_p, or_p, xor_p, eq_p, ne_p, lt_p, le_p, gt_p, ge_p):
 def _integer_pow_impl(x, y):
     x = np.asarray(x)
     with np.errstate(all="ignore"):
-        if y < 0 and x.dtype.kind != "f":
-            raise ValueError("integer_pow: negative exponent of an integer array")
         out = np.power(x, y) if y >= 0 or x.dtype.kind != "f" else 1 / np.power(x, -y)
     return np.asarray(out, x.dtype)
 
@@ -367,6 +425,11 @@ def _integer_pow_abstract(x, y):
     check_kinds("integer_pow", [x], _NUM)
     if not isinstance(y, (int, np.integer)):
         raise type_error(f"integer_pow needs a Python int exponent, got {y!r}")
+    if y < 0 and x.dtype.kind != "f":
+        # a ValueError, as NumPy raises for ``x ** -1`` on concrete arrays
+        raise ValueError(f"Integers to negative integer powers are not allowed: "
+                         f"integer_pow of {x.str_short()} with exponent {y} (at "
+                         f"{user_source_line() or 'unknown line'}); convert to float first")
     return x
 
 
@@ -528,7 +591,24 @@ defjvp(clamp_p,
 # convert_element_type
 
 def _convert_impl(x, new_dtype, weak_type):
-    return np.asarray(x).astype(new_dtype)
+    x, new_dtype = np.asarray(x), np.dtype(new_dtype)
+    if x.dtype.kind == "f" and new_dtype.kind in "iu":
+        return _float_to_int(x, new_dtype)
+    return x.astype(new_dtype)
+
+
+def _float_to_int(x, dtype):
+    """Float to integer as JAX does it: truncation toward zero, saturating
+    at the integer type's bounds, nan to 0 (NumPy's cast is undefined there)."""
+    info = np.iinfo(dtype)
+    # the bounds are powers of two (or 0), exact in float64 as are all x
+    lo, hi = float(info.min), float(info.max) + 1.0
+    with np.errstate(invalid="ignore"):
+        t = np.trunc(x.astype(np.float64))
+        ok = (t >= lo) & (t < hi)
+        out = np.where(ok, t, 0).astype(dtype)
+    out = np.where(t >= hi, info.max, out)
+    return np.where(t < lo, info.min, out).astype(dtype)
 
 
 def _convert_abstract(x, new_dtype, weak_type):
@@ -540,7 +620,8 @@ convert_element_type_p = standard_primitive("convert_element_type", _convert_imp
 
 
 def convert_element_type(x, new_dtype, weak_type=False):
-    """Cast ``x`` to ``new_dtype`` (float to int truncates toward zero)."""
+    """Cast ``x`` to ``new_dtype``. Float to int truncates toward zero and
+    saturates: values beyond the integer range give its bounds, nan gives 0."""
     new_dtype = dtypes.canonicalize(new_dtype)
     aval = get_aval(x)
     if aval.dtype == new_dtype and aval.weak_type == weak_type:

@@ -94,8 +94,26 @@ def _reducer(name, impl, kinds):
     return prim
 
 
-reduce_max_p = _reducer("reduce_max", _ufunc_reduce_impl(np.maximum, _max_identity), "fiub")
-reduce_min_p = _reducer("reduce_min", _ufunc_reduce_impl(np.minimum, _min_identity), "fiub")
+def _reduce_max_impl(x, axes):
+    """np.max, except that +0 is above -0 (as in JAX and the compiled code)."""
+    out = _ufunc_reduce_impl(np.maximum, _max_identity)(x, axes)
+    if out.dtype.kind != "f":
+        return out
+    # a sum of zeros (all else taken as -0) is -0 only when every zero is -0
+    zeros = np.add.reduce(np.where(x == 0, x, -0.0), axis=axes, dtype=out.dtype, initial=-0.0)
+    return np.asarray(np.where(out == 0, zeros, out), out.dtype)
+
+
+def _reduce_min_impl(x, axes):
+    """np.min, except that -0 is below +0 (as in JAX and the compiled code)."""
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        return _ufunc_reduce_impl(np.minimum, _min_identity)(x, axes)
+    return np.asarray(-_reduce_max_impl(-x, axes), x.dtype)
+
+
+reduce_max_p = _reducer("reduce_max", _reduce_max_impl, "fiub")
+reduce_min_p = _reducer("reduce_min", _reduce_min_impl, "fiub")
 reduce_prod_p = _reducer("reduce_prod", _ufunc_reduce_impl(np.multiply, lambda d: 1), "fiu")
 reduce_and_p = _reducer("reduce_and", _bitwise_reduce_impl(
     np.logical_and, np.bitwise_and, lambda d: ~np.zeros((), d)), "iub")

@@ -89,9 +89,8 @@ def _floor_divide(x, y):
     div = lax.select_n(fix, div, lax.sub(div, _k(div, 1)))
     fl = lax.floor(div)
     fl = lax.select_n(lax.gt(lax.sub(div, fl), _k(div, 0.5)), fl, lax.add(fl, _k(fl, 1)))
-    # y == 0 (or non-finite results): fall back to the plain quotient
-    plain = lax.div(x, y)
-    return lax.select_n(lax.is_finite(div), plain, fl)
+    # y == 0: the plain quotient (inf or nan); an infinite x gives nan through mod
+    return lax.select_n(lax.eq(y, _k(y, 0)), fl, lax.div(x, y))
 
 
 def _remainder(x, y):
@@ -152,15 +151,22 @@ def square(x):
 
 
 def _int_power(x, y):
-    """``x ** y`` for integer arrays by repeated squaring over y's bits."""
-    yc = y if not isinstance(y, Tracer) else None
-    bits = aval(y).dtype.itemsize * 8 - 1 if yc is None else \
-        max(int(np.max(np.abs(yc), initial=0)).bit_length(), 1)
+    """``x ** y`` for integer arrays by repeated squaring over y's bits
+    (wrapping around as the products do). A negative y gives the truncated
+    ``1 / x ** -y``: 1 or -1 for x == 1 or -1, else 0 (NumPy raises there)."""
+    dt = aval(y).dtype
+    yc = None if isinstance(y, Tracer) else np.asarray(y)
+    bits = 8 * dt.itemsize - (dt.kind == "i") if yc is None else \
+        max(int(np.max(yc, initial=0)).bit_length(), 1)
     acc, base = lax.full(aval(x).shape, 1, aval(x).dtype), x
     for i in range(bits):
         bit = lax.ne(lax.bitwise_and(y, _k(y, 1 << i)), _k(y, 0))
         acc = lax.select_n(bit, acc, lax.mul(acc, base))
         base = lax.mul(base, base)
+    if dt.kind == "i" and (yc is None or (yc < 0).any()):
+        odd = lax.ne(lax.bitwise_and(y, _k(y, 1)), _k(y, 0))
+        unit = where(lax.eq(x, _k(x, -1)), where(odd, _k(x, -1), _k(x, 1)), _k(x, 0))
+        acc = where(lax.lt(y, _k(y, 0)), where(lax.eq(x, _k(x, 1)), _k(x, 1), unit), acc)
     return acc
 
 
@@ -310,17 +316,19 @@ def _copysign(x, y):
 copysign = _binary("copysign", _copysign, inexact=True)
 
 
-def _shift(name, combine):
+def _shift(name, signed_fn, unsigned_fn):
     def fn(x, y):
         x, y = promote_args(name, x, y)
-        if aval(x).dtype.kind not in "iu":
+        kind = aval(x).dtype.kind
+        if kind not in "iu":
             raise TypeError(f"{name} needs integer arrays, got {aval(x).dtype}")
-        return combine(x, _int_power(lax.full(aval(y).shape, 2, aval(y).dtype), y))
-    return _make(name, fn, f"Elementwise {name} of the bits of ``x`` by ``y``.")
+        return (signed_fn if kind == "i" else unsigned_fn)(x, y)
+    return _make(name, fn, f"Elementwise {name} of the bits of ``x`` by ``y`` "
+                           f"(shifts by y < 0 or y >= the bit width shift out every bit).")
 
 
-left_shift = _shift("left_shift", lax.mul)
-right_shift = _shift("right_shift", lambda x, p: _floor_divide(x, p))
+left_shift = _shift("left_shift", lax.shift_left, lax.shift_left)
+right_shift = _shift("right_shift", lax.shift_right_arithmetic, lax.shift_right_logical)
 
 
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):

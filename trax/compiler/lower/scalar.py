@@ -113,9 +113,8 @@ def _sign(b, xs, dts, out_dt, p):
     dt = dts[0]
     zero, one = const(dt, 0), const(dt, 1)
     if is_float(dt):
-        pos = b.select(b.fcmp_ordered(">", x, zero), one, zero)
-        s = b.select(b.fcmp_ordered("<", x, zero), const(dt, -1), pos)
-        return b.select(b.fcmp_unordered("uno", x, x), x, s)    # nan stays nan
+        s = b.select(b.fcmp_ordered(">", x, zero), one, const(dt, -1))
+        return b.select(b.fcmp_unordered("ueq", x, zero), x, s)   # nan and ±0 stay
     if not is_signed(dt):
         return b.zext(b.icmp_unsigned("!=", x, zero), x.type)
     pos = b.zext(b.icmp_signed(">", x, zero), x.type)
@@ -237,6 +236,26 @@ for _name, _op in (("and", "and_"), ("or", "or_"), ("xor", "xor")):
     EMITTERS[_name] = (lambda op: lambda b, xs, dts, out_dt, p: getattr(b, op)(*xs))(_op)
 
 
+def _shift(kind):
+    def emit(b, xs, dts, out_dt, p):
+        x, y = xs
+        dt = dts[0]
+        bits = 8 * np.dtype(dt).itemsize
+        # LLVM's shifts are poison for amounts outside [0, bits): JAX's results there
+        inside = b.icmp_unsigned("<", y, ir.Constant(y.type, bits))
+        if kind == "arithmetic":
+            return b.ashr(x, b.select(inside, y, ir.Constant(y.type, bits - 1)))
+        amount = b.select(inside, y, ir.Constant(y.type, 0))
+        shifted = b.shl(x, amount) if kind == "left" else b.lshr(x, amount)
+        return b.select(inside, shifted, ir.Constant(x.type, 0))
+    return emit
+
+
+EMITTERS["shift_left"] = _shift("left")
+EMITTERS["shift_right_arithmetic"] = _shift("arithmetic")
+EMITTERS["shift_right_logical"] = _shift("logical")
+
+
 # ---------------------------------------------------------------- comparisons
 
 _FCMP = {"eq": ("==", True), "ne": ("!=", False), "lt": ("<", True),
@@ -341,7 +360,8 @@ def _convert(b, xs, dts, out_dt, p):
 
 def convert(b, x, src, dst):
     """Convert register value ``x`` from numpy dtype ``src`` to ``dst``
-    (numpy's casting: float to int truncates, to bool tests != 0)."""
+    (numpy's casting, except that float to int saturates as in JAX: see
+    lax.convert_element_type; to bool tests != 0)."""
     src, dst = np.dtype(src), np.dtype(dst)
     to = reg_type(dst)
     if src == dst:
@@ -357,10 +377,8 @@ def convert(b, x, src, dst):
     if dst.kind == "f":
         return b.sitofp(x, to) if src.kind == "i" else b.uitofp(x, to)
     if src.kind == "f":
-        # saturating conversion to 64 bits, then wrap like a C cast chain
-        wide = intrinsic(b, "fptoui.sat" if dst == np.uint64 else "fptosi.sat",
-                         [x], ty=ir.IntType(64))
-        return wide if dst.itemsize == 8 else b.trunc(wide, to)
+        # saturating at the bounds of dst, nan to 0 (LLVM's fptosi is poison there)
+        return intrinsic(b, "fptoui.sat" if dst.kind == "u" else "fptosi.sat", [x], ty=to)
     if dst.itemsize < src.itemsize:
         return b.trunc(x, to)
     if dst.itemsize > src.itemsize:
