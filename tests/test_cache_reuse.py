@@ -47,7 +47,8 @@ def test_kept_copy_is_made_once_and_reused(lib, cache_dir):
     assert blas.kept_copy(lib) == kept
     after = os.stat(kept)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    assert os.listdir(cache_dir / "blas") == [os.path.basename(kept)]   # no temp files left
+    name = os.path.basename(kept)           # the copy and its checksum, no temp files left
+    assert sorted(os.listdir(cache_dir / "blas")) == [name, name + ".sha256"]
 
 
 @pytest.mark.parametrize("damage", ["truncated", "head", "middle", "tail", "empty"])
@@ -124,7 +125,7 @@ def test_processes_share_the_kept_copy(tmp_path):
     assert _child(d) == names             # the second process loads the same file
     after = os.stat(kept[0])
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    assert len(os.listdir(d / "blas")) == 1
+    assert len(os.listdir(d / "blas")) == 2       # the copy and its checksum
 
 
 _HIT = """

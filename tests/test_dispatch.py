@@ -74,13 +74,12 @@ def test_each_mismatch_takes_the_python_path_with_the_right_answer():
     x = np.arange(8, dtype=np.float32)
     warm(f, x)
     misses = [x[::2], x.reshape(2, 4), x.astype(np.float64),
-              np.arange(8, dtype=np.float32).view(np.matrix)]
+              np.arange(8, dtype=np.float32).view(np.matrix),
+              x.astype(">f4")]                    # big-endian: converted, not read natively
     for y in misses:
         native, out = served_natively(f, y)
         assert not native
         np.testing.assert_array_equal(out, np.asarray(y, np.float64) * 2)
-    with pytest.raises(TypeError, match="dtype >f4"):
-        f(x.astype(">f4"))
     with pytest.raises(TypeError):
         f(x, x)
     with pytest.raises(TypeError):

@@ -17,11 +17,13 @@ from trax.elision import ReuseTemporaries
 
 from trax.errors import (ConcretizationTypeError, TracerBoolConversionError,
                          TracerIntegerConversionError, TraxTypeError,
-                         UnexpectedTracerError, user_source_line)
+                         UnexpectedTracerError, type_error, user_source_line)
 
 
 # ----------------------------------------------------------------------------
 # Abstract values
+
+_MAX_BYTES = int(np.iinfo(np.int64).max)    # the most bytes an array can take (as numpy)
 
 class ShapedArray:
     """The abstract value of an array: shape, dtype and weak type."""
@@ -31,6 +33,10 @@ class ShapedArray:
     def __init__(self, shape, dtype, weak_type=False):
         self.shape = tuple(map(int, shape))
         self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+        if math.prod(self.shape) * self.dtype.itemsize > _MAX_BYTES:
+            raise type_error(f"shape {self.shape} of {self.dtype} is too big: its "
+                             f"{math.prod(self.shape)} elements take more bytes than an "
+                             f"int64 can count ({_MAX_BYTES})")
         self.weak_type = bool(weak_type)
 
     ndim = property(lambda self: len(self.shape))
@@ -76,11 +82,22 @@ def get_aval(x):
                 _array_avals[key] = aval
         return aval
     if isinstance(x, (bool, int, float)):
+        if type(x) is int and not fits_int64(x):
+            raise OverflowError(f"Python int {x} is too large for int64")
         return ShapedArray((), dtypes.python_scalar_dtype(x), weak_type=True)
     if isinstance(x, complex):
         raise TraxTypeError("trax does not support complex numbers")
-    raise TraxTypeError(f"{type(x).__name__} {x!r} is not a valid trax value "
-                        f"(expected an array, a Python scalar or a tracer)")
+    raise _not_a_value(x)
+
+
+def _not_a_value(x):
+    return TraxTypeError(f"{type(x).__name__} {x!r} is not a valid trax value "
+                         f"(expected an array, a Python scalar or a tracer)")
+
+
+def fits_int64(x):
+    """Is the Python int ``x`` in int64's range?"""
+    return -(1 << 63) <= x < (1 << 63)
 
 
 def is_array_like(x):
@@ -107,10 +124,17 @@ class Array(ReuseTemporaries, np.ndarray):
 
 
 def to_array(x):
-    """A concrete value as a trax Array (no copy when already an ndarray)."""
+    """A concrete value as a trax Array (no copy when already an ndarray of
+    native byte order; big-endian data is converted, as JAX does)."""
     if type(x) is Array:
         return x
-    return np.asarray(x).view(Array)
+    a = np.asarray(x)
+    if a.dtype == object:
+        raise _not_a_value(x)
+    x = a
+    if not x.dtype.isnative:
+        x = x.astype(x.dtype.newbyteorder("="))
+    return x.view(Array)
 
 
 # ----------------------------------------------------------------------------
@@ -460,6 +484,13 @@ def full_lower(val):
     return val.full_lower() if isinstance(val, Tracer) else val
 
 
+_NEEDS_CONCRETE = ("A concrete value is needed: keep the value as an array (use "
+                   "trax.numpy.where or trax.lax.cond for value-dependent choices), or "
+                   "mark the argument static with jit(..., static_argnums=...).")
+IMMUTABLE = ("trax arrays are immutable: item assignment (x[idx] = y) is not supported; "
+             "use x = x.at[idx].set(y) instead")
+
+
 class Tracer:
     """A value flowing through a transformation; behaves like an array."""
     __array_priority__ = 1000
@@ -513,11 +544,25 @@ class Tracer:
 
     def __float__(self):
         return float(self._concrete("float() of a traced value", ConcretizationTypeError,
-                                    "Keep the value as an array, or make it a static argument."))
+                                    _NEEDS_CONCRETE))
 
     def __int__(self):
         return int(self._concrete("int() of a traced value", TracerIntegerConversionError,
-                                  "Keep the value as an array, or make it a static argument."))
+                                  _NEEDS_CONCRETE))
+
+    def item(self, *args):
+        """The element as a Python scalar (only where the value is concrete)."""
+        v = self._concrete(".item() of a traced value", ConcretizationTypeError, _NEEDS_CONCRETE)
+        return np.asarray(v).item(*args)
+
+    def tolist(self):
+        """The elements as nested Python lists (only where the value is concrete)."""
+        v = self._concrete(".tolist() of a traced value", ConcretizationTypeError,
+                           _NEEDS_CONCRETE)
+        return np.asarray(v).tolist()
+
+    def __setitem__(self, idx, value):
+        raise TypeError(IMMUTABLE)
 
     def __index__(self):
         v = self._concrete(

@@ -35,10 +35,13 @@ _SHORT_BY_DTYPE = {np.dtype(k): v for k, v in _SHORT.items()}   # dtype.name is 
 
 
 def canonicalize(dtype):
-    """Check that ``dtype`` is supported and return it as an np.dtype."""
+    """Check that ``dtype`` is supported and return it as an np.dtype (in
+    native byte order: big-endian data is converted where it enters)."""
     if isinstance(dtype, np.dtype) and dtype in SUPPORTED:
         return dtype
     dt = np.dtype(dtype)
+    if not dt.isnative:
+        dt = dt.newbyteorder("=")
     if dt not in SUPPORTED:
         raise TypeError(f"trax does not support dtype {dt}; supported: "
                         f"{sorted(d.name for d in SUPPORTED)}")

@@ -178,9 +178,32 @@ class Jitted:
         leaves, in_tree = tree_flatten((dyn_args, dyn_kwargs))
         for x in leaves:
             if not core.is_array_like(x):
-                raise TypeError(f"jit: argument of type {type(x).__name__} ({x!r}) is "
-                                f"not an array; mark it static with static_argnums")
+                raise TypeError(f"jit: {self._argument(args, kwargs, x)} of type "
+                                f"{type(x).__name__} ({x!r}) is not an array; mark it "
+                                f"static with static_argnums")
+            if type(x) is int and not core.fits_int64(x):
+                raise OverflowError(f"jit: {self._argument(args, kwargs, x)} is the Python "
+                                    f"int {x}, too large for int64")
         return tuple(static), static_nums, leaves, in_tree
+
+    def _argument(self, args, kwargs, leaf):
+        """``"argument 0 ('x') of f"``: where ``leaf`` is in the call's arguments."""
+        import inspect
+        try:
+            names = list(inspect.signature(self.fun).parameters)
+        except (TypeError, ValueError):
+            names = []
+        where = "an argument"
+        for i, a in enumerate(args):
+            if any(v is leaf for v in tree_flatten(a)[0]):
+                where = f"argument {i}" + (f" ({names[i]!r})" if i < len(names) else "")
+                break
+        else:
+            for k, a in kwargs.items():
+                if any(v is leaf for v in tree_flatten(a)[0]):
+                    where = f"argument {k!r}"
+                    break
+        return f"{where} of {self.__name__}"
 
     def _trace(self, args, kwargs, static, static_nums, leaves, in_tree):
         static_map = dict(static)

@@ -2,6 +2,7 @@
 expand_dims, rev, concatenate, pad, slice, dynamic_slice and
 dynamic_update_slice, plus array creation (full, zeros_like, iota)."""
 import builtins
+import math
 
 import numpy as np
 
@@ -126,7 +127,7 @@ broadcast_in_dim_p.batch = _broadcast_in_dim_batch
 # reshape
 
 def _reshape_abstract(x, new_sizes):
-    if int(np.prod(new_sizes, dtype=np.int64)) != x.size or any(d < 0 for d in new_sizes):
+    if math.prod(new_sizes) != x.size or any(d < 0 for d in new_sizes):
         raise type_error(f"reshape: cannot reshape {x.str_short()} ({x.size} elements) "
                          f"to shape {tuple(new_sizes)}")
     return ShapedArray(new_sizes, x.dtype, x.weak_type)

@@ -10,6 +10,7 @@ go to it (those of at least ``MIN_FLOPS`` multiply-adds).
 """
 import ctypes
 import fnmatch
+import hashlib
 import os
 
 import numpy as np
@@ -143,7 +144,7 @@ def _private_copy(lib, path, coretype):
 
 def _load_copy(path):
     """dlopen a copy of the library at ``path``: the one kept in the disk
-    cache directory (copying 25 MB costs ~10 ms per process), else a
+    cache directory (verified by its sha256, not copied again), else a
     temporary file, unlinked after dlopen (the mapping outlives the file)."""
     kept = kept_copy(path)
     if kept is not None:
@@ -161,17 +162,16 @@ def _load_copy(path):
         os.unlink(tmp)
 
 
-_SAMPLE = 1 << 16
-
-
 def kept_copy(path):
     """Path of a persistent copy of the library at ``path`` in
     ``<cache dir>/blas/``, made if missing, or None when the disk cache is
     disabled or the directory is not writable. The copy's name carries a
     hash of the source's real path, size and mtime (a new numpy gets a new
-    copy); an existing copy is used if its size and its first, middle and
-    last 64 KiB match the source, else it is replaced. Copies are written to
-    a temporary file and renamed, so a partly written copy is never used."""
+    copy). The sha256 of the bytes copied is stored beside the copy (as a
+    checksummed cache entry, ``<copy>.sha256``); an existing copy is used
+    only if it is a regular file whose size and whole sha256 match, else it
+    is replaced. Copies are written to a temporary file and renamed, so a
+    partly written copy is never used."""
     d = cache.cache_dir()
     if d is None:
         return None
@@ -180,14 +180,16 @@ def kept_copy(path):
         src = f"{os.path.realpath(path)}|{st.st_size}|{st.st_mtime_ns}"
         tag = cache.digest(src.encode()).hex()[:16]
         dest = os.path.join(d, "blas", f"{tag}-{os.path.basename(path)}")
-        if _same(dest, path, st.st_size):
+        if _intact(dest, st.st_size):
             return dest
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         import tempfile
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as out:
-                _copy_into(path, out)
+                sha = _copy_into(path, out)
+            if not cache.write_entry(dest + ".sha256", sha):
+                raise OSError("cannot store the copy's checksum")
             os.replace(tmp, dest)
         except BaseException:
             _unlink(tmp)
@@ -197,26 +199,40 @@ def kept_copy(path):
         return None
 
 
-def _same(copy, path, size):
-    """Has ``copy`` the source's size and its bytes at three sample places?"""
+def _intact(copy, size):
+    """Is ``copy`` a regular file of ``size`` bytes whose sha256 is the one
+    stored beside it?"""
+    want = cache.read_entry(copy + ".sha256")
+    if want is None:
+        return False
+    f = cache.open_regular(copy)
+    if f is None:
+        return False
     try:
-        if os.stat(copy).st_size != size:
-            return False
-        with open(copy, "rb") as a, open(path, "rb") as b:
-            for at in (0, max(0, size // 2 - _SAMPLE // 2), max(0, size - _SAMPLE)):
-                a.seek(at)
-                b.seek(at)
-                if a.read(_SAMPLE) != b.read(_SAMPLE):
-                    return False
-        return True
+        with f:
+            if os.fstat(f.fileno()).st_size != size:
+                return False
+            return _sha256(f) == want
     except OSError:
         return False
 
 
+def _sha256(f, out=None):
+    """The sha256 digest of the rest of file object ``f``, whose bytes are
+    also written to ``out`` if given."""
+    h = hashlib.sha256()
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+        h.update(chunk)
+        if out is not None:
+            out.write(chunk)
+    return h.digest()
+
+
 def _copy_into(path, out):
-    import shutil
+    """Copy the file at ``path`` into the file object ``out``; returns the
+    sha256 digest of the bytes copied."""
     with open(path, "rb") as src:
-        shutil.copyfileobj(src, out, 1 << 20)
+        return _sha256(src, out)
 
 
 def _unlink(path):

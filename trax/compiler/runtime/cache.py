@@ -10,7 +10,8 @@
   entry is ignored, recompiled and replaced.
 
 
-The disk cache lives in ``$TRAX_CACHE_DIR`` if set (empty: disabled), else
+The disk cache lives in ``$TRAX_CACHE_DIR`` if set (empty: disabled; ``~`` is
+expanded), else
 ``$XDG_CACHE_HOME/trax`` or ``~/.cache/trax``; ``TRAX_DISABLE_DISK_CACHE=1``
 disables it. Settings are read at every compilation. The directory also
 holds ``blas/``, the kept copy of OpenBLAS (see :func:`trax.compiler.runtime.blas.kept_copy`),
@@ -18,8 +19,10 @@ holds ``blas/``, the kept copy of OpenBLAS (see :func:`trax.compiler.runtime.bla
 ``dispatch/``, the native dispatchers' object code (see :mod:`trax.compiler.runtime.dispatch`),
 and ``mathlib/``, the math library's pieces (see :mod:`trax.compiler.math.mathlib`).
 """
+import errno
 import hashlib
 import os
+import stat
 import tempfile
 
 _MAGIC = b"TRAXOBJ1"
@@ -55,7 +58,7 @@ def cache_dir():
         return None
     d = os.environ.get("TRAX_CACHE_DIR")
     if d is not None:
-        return d or None
+        return os.path.expanduser(d) or None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "trax")
 
@@ -94,10 +97,14 @@ def read_entry(path):
     truncated or corrupt; damage counts in ``disk_errors``)."""
     if path is None:
         return None
+    f = open_regular(path)
+    if f is None:
+        return None
     try:
-        with open(path, "rb") as f:
+        with f:
             data = f.read()
     except OSError:
+        stats["disk_errors"] += 1
         return None
     head = len(_MAGIC) + 32
     body = data[head:]
@@ -106,6 +113,31 @@ def read_entry(path):
         stats["disk_errors"] += 1
         return None
     return body
+
+
+def open_regular(path):
+    """``path`` opened for binary reading if it is a regular file, else None.
+
+    Opened without blocking and without following a final symlink, so that a
+    FIFO, device, directory or link placed at a cache path is a miss, never a
+    hang: anything but a missing file counts in ``disk_errors``. Every reader
+    of the cache directory opens files through this."""
+    flags = (os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_CLOEXEC", 0))
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        if e.errno != errno.ENOENT:
+            stats["disk_errors"] += 1
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        return os.fdopen(fd, "rb")
+    except OSError:
+        os.close(fd)
+        stats["disk_errors"] += 1
+        return None
 
 
 def write_entry(path, payload):
