@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from child import run_python
 
-from trax.compiler import blas, cache
+from trax.compiler.runtime import blas, cache
 
 
 @pytest.fixture
@@ -155,7 +155,7 @@ def test_kept_copy_that_is_a_fifo_is_replaced(lib, cache_dir):
 
 _BLAS = """
 import numpy as np, trax
-from trax.compiler import blas
+from trax.compiler.runtime import blas
 a = np.arange(64 * 64, dtype=np.float32).reshape(64, 64) / 4096
 np.testing.assert_allclose(trax.jit(lambda x, y: x @ y)(a, a), a @ a, rtol=1e-5)
 print([getattr(lib, "_name", "") for lib in blas._libs.values()])
