@@ -111,16 +111,12 @@ class Array(ReuseTemporaries, np.ndarray):
     """trax's concrete array: a numpy ndarray subclass.
 
     Eager trax operations return Arrays, which numpy uses without a copy.
-    Beyond ndarray it adds JAX's functional update syntax ``x.at[i].set(v)``,
+    Beyond ndarray it adds JAX's functional update syntax ``x.at[i].set(v)``
+    (installed by trax.numpy, see trax/numpy/operators.py),
     and its arithmetic operators reuse big temporaries as ndarray's do
     (:mod:`trax.elision`).
     """
     __array_priority__ = 0
-
-    @property
-    def at(self):
-        from trax.numpy.indexing import _IndexUpdateHelper
-        return _IndexUpdateHelper(self)
 
 
 def to_array(x):
@@ -485,7 +481,7 @@ def full_lower(val):
 
 
 _NEEDS_CONCRETE = ("A concrete value is needed: keep the value as an array (use "
-                   "trax.numpy.where or trax.lax.cond for value-dependent choices), or "
+                   "trax.numpy.where for value-dependent choices), or "
                    "mark the argument static with jit(..., static_argnums=...).")
 IMMUTABLE = ("trax arrays are immutable: item assignment (x[idx] = y) is not supported; "
              "use x = x.at[idx].set(y) instead")
@@ -535,7 +531,7 @@ class Tracer:
         v = self._concrete(
             "Python control flow (`if`, `while`, `and`, `bool()`) on a traced value",
             TracerBoolConversionError,
-            "Use trax.numpy.where or trax.lax.cond for value-dependent branches, "
+            "Use trax.numpy.where for value-dependent branches, "
             "or mark the argument static with jit(..., static_argnums=...).")
         if np.size(v) != 1:
             raise ValueError("the truth value of an array with more than one "
@@ -586,8 +582,3 @@ class Tracer:
 
     def __repr__(self):
         return f"{type(self).__name__}<{self.aval.str_short()}>"
-
-    @property
-    def at(self):
-        from trax.numpy.indexing import _IndexUpdateHelper
-        return _IndexUpdateHelper(self)

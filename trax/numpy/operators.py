@@ -2,7 +2,8 @@
 behave like arrays (``x + 1``, ``x @ w``, ``x[i]``, ``x.sum(0)``, ``x.T``).
 
 Installed on ``core.Tracer`` when trax.numpy is imported. Eager values are
-trax Arrays (ndarray subclasses), which already have all of these.
+trax Arrays (ndarray subclasses), which already have all of these but JAX's
+``x.at[idx]`` updates, installed on ``core.Array`` here too.
 """
 from trax import core
 from trax.numpy import (indexing, manipulation, products, reductions, sorting,
@@ -66,7 +67,7 @@ _METHODS = {
 
 _PROPERTIES = {
     "T": manipulation.transpose, "mT": manipulation.matrix_transpose,
-    "real": ufuncs.positive,
+    "real": ufuncs.positive, "at": indexing._IndexUpdateHelper,
 }
 
 
@@ -87,3 +88,4 @@ def install(cls=core.Tracer):
 
 
 install()
+core.Array.at = property(indexing._IndexUpdateHelper)
