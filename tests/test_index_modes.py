@@ -1,0 +1,173 @@
+"""Out-of-range indices in gather and the scatters (JAX's ``mode``:
+clip, fill/drop, promise_in_bounds): eager == jit == an explicit NumPy
+reference, derivatives and vmap keep the mode, and trax.numpy's indexing,
+``.at[...]`` and ``take`` use JAX's defaults."""
+import numpy as np
+import pytest
+
+import trax
+from trax import lax
+from trax.test_util import check_grads
+
+RNG = np.random.default_rng(0)
+MODES = ["clip", "fill", "promise_in_bounds"]
+SCATTERS = {"scatter": None, "scatter_add": np.add, "scatter_mul": np.multiply,
+            "scatter_min": np.minimum, "scatter_max": np.maximum}
+
+
+def _default_fill(dtype):
+    dt = np.dtype(dtype)
+    return {"f": np.nan, "i": np.iinfo(dt).min if dt.kind == "i" else 0,
+            "u": np.iinfo(dt).max if dt.kind == "u" else 0, "b": True}[dt.kind]
+
+
+def gather_ref(x, idx, mode, fill_value=None):
+    """gather_nd with each out-of-range row clamped (clip, promise) or filled."""
+    rows = idx.reshape(-1, idx.shape[-1])
+    bounds = np.array(x.shape[:idx.shape[-1]])
+    ok = np.all((rows >= 0) & (rows < bounds), axis=1)
+    out = x[tuple(np.clip(rows, 0, bounds - 1).T)]
+    if mode == "fill":
+        out[~ok] = _default_fill(x.dtype) if fill_value is None else fill_value
+    return out.reshape(idx.shape[:-1] + x.shape[idx.shape[-1]:])
+
+
+def scatter_ref(ufunc, x, idx, upd, mode):
+    """gather_nd-style scatter: clip clamps the rows, the others drop them."""
+    rows = idx.reshape(-1, idx.shape[-1])
+    upd = upd.reshape(rows.shape[:1] + x.shape[idx.shape[-1]:])
+    bounds = np.array(x.shape[:idx.shape[-1]])
+    if mode == "clip":
+        rows = np.clip(rows, 0, bounds - 1)
+    ok = np.all((rows >= 0) & (rows < bounds), axis=1)
+    out = x.copy()
+    where = tuple(rows[ok].T)
+    if ufunc is None:
+        out[where] = upd[ok]
+    else:
+        ufunc.at(out, where, upd[ok])
+    return out
+
+
+def assert_eager_jit(f, args, expected):
+    """f eagerly and under jit both equal ``expected`` (NaNs matching)."""
+    np.testing.assert_array_equal(f(*args), expected)
+    np.testing.assert_array_equal(trax.jit(f)(*args), expected)
+
+
+IDX1 = np.array([[1], [5], [-1], [3], [-7], [0]])         # rows of a (4, 3) operand
+IDX2 = np.array([[[0, 2], [3, 3]], [[4, 0], [-1, 1]]])    # (2, 2, 2): k = 2
+
+
+# ----------------------------------------------------------------------------
+# lax
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.uint8, np.bool_])
+def test_gather_modes(mode, dtype):
+    x = (np.abs(RNG.standard_normal((4, 3))) * 5).astype(dtype)
+    for idx in (IDX1, IDX2, IDX1.astype(np.int32)):
+        assert_eager_jit(lambda x, i: lax.gather(x, i, mode=mode), [x, idx],
+                         gather_ref(x, idx, mode))
+    if mode == "fill":
+        assert_eager_jit(lambda x, i: lax.gather(x, i, mode="fill", fill_value=2), [x, IDX1],
+                         gather_ref(x, IDX1, mode, np.array(2).astype(dtype)))
+
+
+def test_gather_default_is_promise_in_bounds_and_scatter_default_drops():
+    x = RNG.standard_normal((4, 3))
+    assert_eager_jit(lambda x: lax.gather(x, IDX1), [x], gather_ref(x, IDX1, "clip"))
+    u = RNG.standard_normal((6, 3))
+    assert_eager_jit(lambda x, u: lax.scatter_add(x, IDX1, u), [x, u],
+                     scatter_ref(np.add, x, IDX1, u, "drop"))
+    assert "mode='promise_in_bounds'" in str(trax.make_jaxpr(lambda x: lax.gather(x, IDX1))(x))
+    assert "mode='fill_or_drop'" in str(trax.make_jaxpr(
+        lambda x, u: lax.scatter(x, IDX1, u))(x, u))
+
+
+@pytest.mark.parametrize("mode", ["clip", "drop", "fill", "promise_in_bounds"])
+@pytest.mark.parametrize("name", list(SCATTERS))
+def test_scatter_modes(name, mode):
+    x = RNG.standard_normal((4, 3))
+    idx = np.array([[1], [5], [-1], [2], [-7]])
+    if name == "scatter":     # one write per element, whichever mode
+        idx = np.array([[1], [5], [-1]]) if mode == "clip" else np.array([[1], [5], [-1], [2]])
+    u = RNG.standard_normal((len(idx), 3))
+    ref_mode = "clip" if mode == "clip" else "drop"
+    f = lambda x, i, u: getattr(lax, name)(x, i, u, mode=mode)
+    assert_eager_jit(f, [x, idx, u], scatter_ref(SCATTERS[name], x, idx, u, ref_mode))
+    u2 = RNG.standard_normal((2, 2))
+    assert_eager_jit(f, [x, IDX2, u2], scatter_ref(SCATTERS[name], x, IDX2, u2, ref_mode))
+
+
+def test_bad_mode_and_fill_value():
+    x = np.zeros(3)
+    with pytest.raises(ValueError, match="unknown gather/scatter mode 'wrap'"):
+        lax.gather(x, IDX1, mode="wrap")
+    with pytest.raises(ValueError, match="unknown gather/scatter mode"):
+        lax.scatter_add(x, IDX1, np.zeros(6), mode="bogus")
+    with pytest.raises(TypeError, match="fill_value must be a concrete scalar"):
+        lax.gather(x, IDX1, mode="fill", fill_value=np.zeros(2))
+    with pytest.raises(TypeError, match="fill_value must be a concrete scalar"):
+        trax.jit(lambda x, v: lax.gather(x, IDX1, mode="fill", fill_value=v))(x, 1.0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_gather_grads(mode):
+    x = RNG.standard_normal((4, 3))
+    # fill rows are constants: finite differences need a finite fill value
+    check_grads(lambda x: lax.gather(x, IDX1, mode=mode, fill_value=0.5), [x], order=2)
+    check_grads(lambda x: lax.gather(x, IDX2, mode=mode, fill_value=0.5), [x], order=2)
+
+
+def test_fill_gather_tangent_and_transpose():
+    x = RNG.standard_normal((4, 3))
+    f = lambda x: lax.gather(x, IDX1, mode="fill")
+    _, t = trax.jvp(f, (x,), (np.ones_like(x),))
+    np.testing.assert_array_equal(t, gather_ref(np.ones_like(x), IDX1, "fill", 0.0))
+    g = trax.grad(lambda x: lax.reduce_sum(lax.gather(x, IDX1, mode="fill", fill_value=0.0),
+                                           (0, 1)))(x)
+    np.testing.assert_array_equal(g, scatter_ref(np.add, np.zeros_like(x), IDX1,
+                                                 np.ones((6, 3)), "drop"))
+    jaxpr = str(trax.make_jaxpr(trax.grad(lambda x: lax.reduce_sum(f(x), (0, 1))))(x))
+    assert "scatter_add[mode='fill_or_drop']" in jaxpr
+
+
+@pytest.mark.parametrize("mode", ["clip", "drop", "promise_in_bounds"])
+@pytest.mark.parametrize("name", list(SCATTERS))
+def test_scatter_grads(name, mode):
+    x = RNG.standard_normal((4, 3))
+    idx = np.array([[1], [5], [-1], [2], [-7]])
+    if name == "scatter":
+        idx = np.array([[1], [5], [2]]) if mode == "clip" else np.array([[1], [5], [-1], [2]])
+    u = RNG.standard_normal((len(idx), 3))
+    if name == "scatter_mul":
+        u = u + np.sign(u)    # well away from 0
+    f = lambda x, u: getattr(lax, name)(x, idx, u, mode=mode)
+    check_grads(f, [x, u], order=1 if name in ("scatter_min", "scatter_max") else 2)
+    check_grads(trax.jit(f), [x, u], order=1)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_gather_vmap_keeps_mode(mode):
+    xs = RNG.standard_normal((2, 4, 3))
+    idxs = np.stack([IDX1, IDX1[::-1]])
+    f = lambda x, i: lax.gather(x, i, mode=mode)
+    for in_axes, args in [((0, 0), (xs, idxs)), ((None, 0), (xs[0], idxs)),
+                          ((0, None), (xs, IDX1))]:
+        expected = np.stack([f(*[a if ax is None else a[b] for a, ax in zip(args, in_axes)])
+                             for b in range(2)])
+        np.testing.assert_array_equal(trax.vmap(f, in_axes)(*args), expected)
+        np.testing.assert_array_equal(trax.jit(trax.vmap(f, in_axes))(*args), expected)
+
+
+@pytest.mark.parametrize("mode", ["clip", "drop"])
+def test_scatter_vmap_keeps_mode(mode):
+    xs = RNG.standard_normal((2, 4, 3))
+    idxs = np.stack([IDX1, IDX1[::-1]])
+    us = RNG.standard_normal((2, 6, 3))
+    f = lambda x, i, u: lax.scatter_add(x, i, u, mode=mode)
+    expected = np.stack([f(xs[b], idxs[b], us[b]) for b in range(2)])
+    np.testing.assert_array_equal(trax.vmap(f)(xs, idxs, us), expected)
+    expected = np.stack([f(xs[b], IDX1, us[b]) for b in range(2)])
+    np.testing.assert_array_equal(trax.vmap(f, (0, None, 0))(xs, IDX1, us), expected)
