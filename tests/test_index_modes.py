@@ -171,3 +171,175 @@ def test_scatter_vmap_keeps_mode(mode):
     np.testing.assert_array_equal(trax.vmap(f)(xs, idxs, us), expected)
     expected = np.stack([f(xs[b], IDX1, us[b]) for b in range(2)])
     np.testing.assert_array_equal(trax.vmap(f, (0, None, 0))(xs, IDX1, us), expected)
+
+
+# ----------------------------------------------------------------------------
+# trax.numpy: x[idx], x.at[idx], take
+
+import trax.numpy as jnp  # noqa: E402
+
+I = np.array([1, 7, -1, -4, 0])     # on 3 elements: in range, past the end, -1, -4
+
+
+def np_get(x, i, mode="clip", fill_value=None):
+    """``x[i]`` along axis 0 with negative indices counted from the end
+    once, then the rest clamped or filled."""
+    n = x.shape[0]
+    i = np.where(i < 0, i + n, i)
+    ok = (i >= 0) & (i < n)
+    out = x[np.clip(i, 0, n - 1)]
+    if mode == "fill":
+        out[~ok] = _default_fill(x.dtype) if fill_value is None else fill_value
+    return out
+
+
+def np_update(ufunc, x, i, v, mode="drop"):
+    """``x.at[i]`` updated with ``v``: out-of-range indices (after counting
+    negatives from the end once) dropped or clamped."""
+    n = x.shape[0]
+    i = np.where(i < 0, i + n, i)
+    if mode == "clip":
+        i = np.clip(i, 0, n - 1)
+    ok = (i >= 0) & (i < n)
+    out = x.copy()
+    v = np.broadcast_to(v, i.shape + x.shape[1:])
+    if ufunc is None:
+        out[i[ok]] = v[ok]
+    else:
+        ufunc.at(out, i[ok], v[ok])
+    return out
+
+
+UPDATES = {"set": None, "add": np.add, "mul": np.multiply, "min": np.minimum,
+           "max": np.maximum}
+
+
+@pytest.mark.parametrize("method", list(UPDATES))
+def test_at_updates_drop_out_of_range(method):
+    # issue 15: x.at[[1, 7]].add(5.) on 3 elements changed element 2 under jit
+    x = np.arange(1.0, 4.0)
+    for i in (np.array([1, 7]), np.array([-1, -4, 3]), np.array([7, -4])):
+        f = lambda x, i: getattr(x.at[i], method)(5.0)
+        assert_eager_jit(f, [jnp.asarray(x), i], np_update(UPDATES[method], x, i, 5.0))
+    f = lambda x: getattr(jnp.asarray(x).at[5], method)(5.0)     # a static int
+    assert_eager_jit(f, [x], x)
+    f = lambda x, j: getattr(x.at[j], method)(5.0)              # a traced scalar
+    for j in (np.int64(2), np.int64(3), np.int64(-4)):
+        assert_eager_jit(f, [jnp.asarray(x), j], np_update(UPDATES[method], x, np.array([j]), 5.0))
+
+
+@pytest.mark.parametrize("method", list(UPDATES))
+def test_at_updates_clip(method):
+    x = np.arange(1.0, 4.0)
+    i = np.array([7, -4])     # -4 counts from the end to -1, then clamps to 0
+    f = lambda x, i: getattr(x.at[i], method)(np.array([5.0, 6.0]), mode="clip")
+    assert_eager_jit(f, [jnp.asarray(x), i], np_update(UPDATES[method], x, i, [5.0, 6.0], "clip"))
+    f = lambda x: getattr(jnp.asarray(x).at[5], method)(5.0, mode="clip")
+    assert_eager_jit(f, [x], np_update(UPDATES[method], x, np.array([2]), 5.0))
+
+
+def test_at_updates_of_rows_and_modes():
+    x = RNG.standard_normal((3, 2))
+    i = np.array([2, 3, -1])
+    for mode in ("drop", "fill", "promise_in_bounds", "clip"):
+        f = lambda x, i: x.at[i].add(np.ones(2), mode=mode)
+        ref_mode = "clip" if mode == "clip" else "drop"
+        assert_eager_jit(f, [jnp.asarray(x), i], np_update(np.add, x, i, np.ones(2), ref_mode))
+    f = lambda x, i: x.at[1:, i].set(0.0)           # a slice and an out-of-range column
+    expected = x.copy()
+    expected[1:, 1] = 0.0
+    assert_eager_jit(f, [jnp.asarray(x), np.array([1, 2])], expected)
+
+
+def test_getitem_clamps_eagerly_and_compiled():
+    x = np.arange(1.0, 4.0)
+    for wrap in (jnp.asarray, lambda v: v):     # a trax Array and a numpy array
+        assert_eager_jit(lambda x, i: jnp.asarray(x)[i], [wrap(x), I], np_get(x, I))
+    assert_eager_jit(lambda x: jnp.asarray(x)[5], [x], x[2])
+    assert_eager_jit(lambda x: jnp.asarray(x)[-4], [x], x[0])
+    assert_eager_jit(lambda x: jnp.asarray(x).at[I].get(), [x], np_get(x, I))
+    assert_eager_jit(lambda x: jnp.asarray(x).at[I].get(mode="clip"), [x], np_get(x, I))
+    x2 = RNG.standard_normal((3, 4))
+    assert_eager_jit(lambda x: jnp.asarray(x)[5, 1:], [x2], x2[2, 1:])
+    assert_eager_jit(lambda x, i: x[i, -9], [jnp.asarray(x2), I], np_get(x2, I)[:, 0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.uint8, np.bool_])
+def test_get_fill(dtype):
+    x = np.array([1, 2, 3]).astype(dtype)
+    f = lambda x, i: x.at[i].get(mode="fill")
+    assert_eager_jit(f, [jnp.asarray(x), I], np_get(x, I, "fill"))
+    f = lambda x, i: x.at[i].get(mode="fill", fill_value=0)
+    assert_eager_jit(f, [jnp.asarray(x), I], np_get(x, I, "fill", 0))
+    for j in (np.int64(7), np.int64(-1), np.int64(-4)):      # a traced scalar index
+        assert_eager_jit(lambda x, j: x.at[j].get(mode="fill"), [jnp.asarray(x), j],
+                         np_get(x, np.array([j]), "fill")[0])
+    assert_eager_jit(lambda x: jnp.asarray(x).at[7].get(mode="fill"), [x],
+                     np_get(x, np.array([7]), "fill")[0])
+
+
+def test_get_fill_rows_and_columns():
+    x = RNG.standard_normal((2, 3))
+    i = np.array([0, 5, -1])
+    assert_eager_jit(lambda x, i: x.at[:, i].get(mode="fill"), [jnp.asarray(x), i],
+                     np_get(x.T, i, "fill").T)
+    assert_eager_jit(lambda x, i: x.at[i].get(mode="fill"), [jnp.asarray(x), i],
+                     np_get(x, i, "fill"))
+    assert_eager_jit(lambda x: jnp.asarray(x).at[1, 7].get(mode="fill"), [x], np.nan)
+    with pytest.raises(ValueError, match="unknown gather/scatter mode 'wrap'"):
+        jnp.asarray(x).at[i].get(mode="wrap")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.uint8, np.bool_])
+def test_take_modes(dtype):
+    x = np.array([1, 2, 3]).astype(dtype)
+    n = len(x)
+    assert_eager_jit(lambda x, i: jnp.take(x, i), [x, I], np_get(x, I, "fill"))
+    assert_eager_jit(lambda x, i: jnp.take(x, i, mode="fill", fill_value=1), [x, I],
+                     np_get(x, I, "fill", 1))
+    assert_eager_jit(lambda x, i: jnp.take(x, i, mode="clip"), [x, I],
+                     x[np.clip(I, 0, n - 1)])                     # numpy: -1 clips to 0
+    np.testing.assert_array_equal(jnp.take(x, I, mode="clip"), np.take(x, I, mode="clip"))
+    assert_eager_jit(lambda x, i: jnp.take(x, i, mode="wrap"), [x, I], np.take(x, I, mode="wrap"))
+    with pytest.raises(NotImplementedError, match="mode='raise'"):
+        jnp.take(x, I, mode="raise")
+    with pytest.raises(ValueError, match="unknown mode 'bogus'"):
+        jnp.take(x, I, mode="bogus")
+
+
+def test_take_along_axis_and_axis_fill():
+    x = RNG.standard_normal((2, 3))
+    i = np.array([[0, 4], [-1, -5]])
+    expected = np.stack([np_get(x[r], i[r], "fill") for r in range(2)])
+    assert_eager_jit(lambda x, i: jnp.take_along_axis(x, i, axis=1), [x, i], expected)
+    expected = np.stack([np_get(x[r], i[r], "clip") for r in range(2)])
+    assert_eager_jit(lambda x, i: jnp.take_along_axis(x, i, axis=1, mode="clip"), [x, i],
+                     expected)
+    assert_eager_jit(lambda x, i: jnp.take(x, i, axis=1), [x, I], np_get(x.T, I, "fill").T)
+
+
+def test_grads_through_modes():
+    x = RNG.standard_normal(3)
+    i = np.array([1, 7, -1, -4])
+    for mode in ("clip", "fill", "promise_in_bounds"):
+        check_grads(lambda x: jnp.asarray(x).at[i].get(mode=mode, fill_value=0.5) ** 2, [x],
+                    order=2)
+    for mode in ("clip", "drop"):
+        check_grads(lambda x, u: jnp.asarray(x).at[i].add(u, mode=mode), [x, np.ones(4)],
+                    order=2)
+        check_grads(lambda x, u: jnp.asarray(x).at[i].mul(u, mode=mode),
+                    [x, np.array([1.5, 2.0, -1.0, 3.0])], order=2)
+    # the filled elements (NaN by default) have zero derivative
+    g = trax.grad(lambda x: jnp.sum(jnp.where(jnp.isnan(y := jnp.take(x, i)), 0.0, y)))(x)
+    np.testing.assert_array_equal(g, np_update(np.add, np.zeros(3), i, 1.0))
+    g = trax.grad(lambda x: jnp.sum(jnp.asarray(x)[i]))(x)          # clamped: summed at 0, 2
+    np.testing.assert_array_equal(g, np_update(np.add, np.zeros(3), i, 1.0, "clip"))
+
+
+def test_vmap_of_fill_get():
+    xs = RNG.standard_normal((2, 3))
+    js = np.array([1, 5])
+    f = lambda x, j: x.at[j].get(mode="fill")
+    expected = np.array([np_get(xs[b], js[b:b + 1], "fill")[0] for b in range(2)])
+    np.testing.assert_array_equal(trax.vmap(f)(xs, js), expected)
+    np.testing.assert_array_equal(trax.jit(trax.vmap(f))(xs, js), expected)

@@ -100,6 +100,14 @@ class Array(ReuseTemporaries, np.ndarray):
     """
     __array_priority__ = 0
 
+    def __getitem__(self, idx):
+        try:
+            return super().__getitem__(idx)
+        except IndexError:
+            # out-of-range indices: trax's indexing clamps them, as under jit
+            from trax.numpy.indexing import getitem
+            return getitem(self, idx)
+
     @property
     def at(self):
         from trax.numpy.indexing import _IndexUpdateHelper

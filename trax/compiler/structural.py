@@ -4,8 +4,9 @@ cumulative scans and sort (kernels).
 Semantics follow trax.lax: gather/scatter have gather_nd semantics, and
 their ``mode`` param decides out-of-range rows (clip: clamped; fill_or_drop:
 a gather reads ``fill_value``, a scatter drops the row; promise_in_bounds:
-a gather clamps, a scatter drops); ``scatter`` lets the last write win; sort is stable, lexicographic over the first ``num_keys``
-operands, NaNs last.
+a gather clamps, a scatter drops); ``scatter`` lets the last write win;
+sort is stable, lexicographic over the first ``num_keys`` operands, NaNs
+last.
 """
 import numpy as np
 from llvmlite import ir
