@@ -343,3 +343,18 @@ def test_vmap_of_fill_get():
     expected = np.array([np_get(xs[b], js[b:b + 1], "fill")[0] for b in range(2)])
     np.testing.assert_array_equal(trax.vmap(f)(xs, js), expected)
     np.testing.assert_array_equal(trax.jit(trax.vmap(f))(xs, js), expected)
+
+
+def test_mismatched_boolean_mask_raises():
+    # a mask longer than its axis used to be read as clamped indices
+    x = np.arange(3.0)
+    for f in (lambda x: jnp.asarray(x)[np.array([True, False, True, True])],
+              trax.jit(lambda x: x[np.array([True, False, True, True])]),
+              lambda x: jnp.asarray(x).at[np.array([True, True])].get()):
+        with pytest.raises(IndexError, match="boolean index did not match .* axis 0"):
+            f(x)
+    y = np.arange(6.0).reshape(2, 3)
+    with pytest.raises(IndexError, match="along axis 1; size of axis is 3"):
+        jnp.asarray(y)[:, np.array([True, False])]
+    mask = np.array([True, False, True])
+    np.testing.assert_array_equal(trax.jit(lambda y: y[..., mask])(y), y[..., mask])

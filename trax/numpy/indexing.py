@@ -40,11 +40,18 @@ class _Dyn:
 
 
 class _Arr:
-    """An integer index array (concrete numpy or traced)."""
-    __slots__ = ("value",)
+    """An integer index array (concrete numpy or traced); ``mask_size`` is
+    the length of the axis of the boolean mask it came from."""
+    __slots__ = ("value", "mask_size")
 
-    def __init__(self, value):
+    def __init__(self, value, mask_size=None):
         self.value = value
+        self.mask_size = mask_size
+
+
+def _mask_entries(mask):
+    """The index arrays of a concrete boolean ``mask``, one per axis."""
+    return [_Arr(i, n) for i, n in zip(np.nonzero(mask), mask.shape)]
 
 
 def _bool_mask_error():
@@ -79,7 +86,7 @@ def _parse_entry(e):
             val = _concrete(e)
             if val is None:
                 raise _bool_mask_error()
-            return [_Arr(i) for i in np.nonzero(val)]
+            return _mask_entries(val)
         if dt.kind not in "iu":
             raise IndexError(f"index arrays must be integers or booleans, got {dt}")
         return [_Dyn(e) if aval(e).ndim == 0 else _Arr(e)]
@@ -87,7 +94,7 @@ def _parse_entry(e):
     if arr.dtype == np.bool_:
         if arr.ndim == 0:
             raise IndexError("boolean scalar indices are not supported")
-        return [_Arr(i) for i in np.nonzero(arr)]
+        return _mask_entries(arr)
     if arr.size == 0 and arr.dtype.kind == "f":
         arr = arr.astype(_INDEX_DTYPE)
     if arr.dtype.kind not in "iu":
@@ -116,6 +123,15 @@ def _parse(idx, nd):
     new_axes = [i for i, e in enumerate(entries) if e is None]
     entries = [slice(None) if e is None else e for e in entries]
     return entries, new_axes
+
+
+def _check_masks(entries, shape):
+    """An IndexError unless each boolean mask matches the axes it indexes."""
+    for ax, (e, n) in enumerate(zip(entries, shape)):
+        if isinstance(e, _Arr) and e.mask_size not in (None, n):
+            raise IndexError(f"boolean index did not match indexed array along axis "
+                             f"{ax}; size of axis is {n} but size of corresponding "
+                             f"boolean axis is {e.mask_size}")
 
 
 # ----------------------------------------------------------------------------
@@ -203,6 +219,7 @@ def getitem(x, idx, mode=None, fill_value=None):
     entries, new_axes = _parse(idx, aval(x).ndim)
     if new_axes:
         x = lax.expand_dims(x, new_axes)
+    _check_masks(entries, aval(x).shape)
     if mode == "fill_or_drop" or any(isinstance(e, _Arr) for e in entries):
         # numpy: with index arrays present, scalar ints are index arrays too
         entries = [_Arr(e.value if isinstance(e, _Dyn) else np.asarray(e))
