@@ -579,11 +579,30 @@ for _name, _uf in [("scatter_add", np.add), ("scatter", None),
            order=1 if _uf in (np.minimum, np.maximum) else 2)
     lax_op(_name, [A((4, 3)), Const([[1, 2], [3, 0]], I64), A((2,))], scatter_ref(_uf))
 
-# out-of-range coordinates: gather clamps them, scatters drop their updates
+# out-of-range coordinates: by default gather clamps them (promise_in_bounds)
+# and scatters drop their updates; mode="clip" clamps both, mode="fill"
+# fills gathered rows with fill_value
 lax_op("gather", [A((4, 3)), Const([[5], [-2], [1]], I64)],
        lambda x, i: gather_ref(x, np.clip(i, 0, 3)), tag="[out-of-range]")
+lax_op("gather", [A((4, 3)), Const([[5], [-2], [1]], I64)],
+       lambda x, i: gather_ref(x, np.clip(i, 0, 3)), kw={"mode": "clip"}, tag="[out-of-range]")
+lax_op("gather", [A((4, 3)), Const([[5], [-2], [1]], I64)],
+       lambda x, i: np.where(i == 1, gather_ref(x, np.clip(i, 0, 3)), np.asarray(0.5, x.dtype)),
+       kw={"mode": "fill", "fill_value": 0.5}, tag="[out-of-range]")
+lax_op("gather", [A((4, 3)), Const([[1, 7], [2, 0]], I64)],
+       lambda x, i: np.array([-1.0, x[2, 0]], x.dtype),
+       kw={"mode": "fill", "fill_value": -1.0}, tag="[out-of-range]")
 lax_op("scatter_add", [A((4, 3)), Const([[5], [1], [-1]], I64), A((3, 3))],
        lambda x, i, u: scatter_ref(np.add)(x, i[1:2], u[1:2]), tag="[out-of-range]")
+lax_op("scatter_add", [A((4, 3)), Const([[5], [1], [-1]], I64), A((3, 3))],
+       lambda x, i, u: scatter_ref(np.add)(x, np.clip(i, 0, 3), u), kw={"mode": "clip"},
+       tag="[out-of-range]")
+lax_op("scatter", [A((4, 3)), Const([[5], [1], [-1]], I64), A((3, 3))],
+       lambda x, i, u: scatter_ref(None)(x, np.clip(i, 0, 3), u), kw={"mode": "clip"},
+       tag="[out-of-range]")
+lax_op("scatter_mul", [A((4, 3)), Const([[5], [1], [-1]], I64), A((3, 3))],
+       lambda x, i, u: scatter_ref(np.multiply)(x, i[1:2], u[1:2]), kw={"mode": "drop"},
+       tag="[out-of-range]")
 
 # convenience wrappers of the primitives
 lax_op("full_like", [A((2, 3))], lambda x: np.full_like(x, 2.5), kw={"fill_value": 2.5})

@@ -9,21 +9,32 @@ coordinates into the first ``k`` axes of the operand::
 so the result (and the ``updates`` of a scatter) has shape
 ``indices.shape[:-1] + operand.shape[k:]``.
 
-Out of range coordinates: ``gather`` clamps each one into ``[0, n - 1]``;
-the scatters drop the updates they address. Negative indices are *not*
-wrapped around: trax.numpy normalizes them before calling these.
+Out of range coordinates follow the ``mode`` param (JAX's
+``GatherScatterMode``; ``canonical_mode`` reads a user's spelling):
+
+* ``"clip"``: each coordinate is clamped into ``[0, n - 1]``;
+* ``"fill_or_drop"`` (``"fill"``/``"drop"``): a gather returns
+  ``fill_value`` for a row with any coordinate out of range (by default
+  NaN for floats, the most negative int, the largest unsigned int, True);
+  a scatter drops the row's updates;
+* ``"promise_in_bounds"``: the caller promises no row is out of range; if
+  one is, a gather clamps it and a scatter drops it (as JAX does in
+  practice).
+
+``gather`` defaults to promise_in_bounds and the scatters to fill_or_drop,
+as in JAX. Negative indices are *not* wrapped around: trax.numpy
+normalizes them before calling these.
 Repeated indices accumulate in scatter_add/mul/min/max; in ``scatter``
 (set) one of the writes wins (the last one in row-major order).
 """
 import numpy as np
 
-from trax.core import ShapedArray, get_aval
+from trax.core import ShapedArray, Tracer, get_aval
 from trax.errors import type_error
 from trax.interpreters import batching
 from trax.interpreters.ad import is_undefined
 from trax.lax import elementwise as _ew
 from trax.lax.helpers import check_kinds, is_float_dtype, standard_primitive
-from trax.lax.reductions import reduce_and
 from trax.lax.shape_ops import (aval_of, bdim_to, broadcast_in_dim,
                                 broadcasted_iota, concatenate, deflinear_in, full,
                                 full_like, iota, reshape, zeros_like)
@@ -46,6 +57,38 @@ def _check_indices(name, operand, indices):
     return k
 
 
+_MODES = {"clip": "clip", "fill": "fill_or_drop", "drop": "fill_or_drop",
+          "fill_or_drop": "fill_or_drop", "promise_in_bounds": "promise_in_bounds"}
+
+
+def canonical_mode(mode, default):
+    """The mode param (``"clip"``, ``"fill_or_drop"`` or
+    ``"promise_in_bounds"``) for a user's ``mode`` (None: ``default``)."""
+    if mode is None:
+        return default
+    if not isinstance(mode, str) or mode not in _MODES:
+        raise ValueError(f"unknown gather/scatter mode {mode!r}: expected 'clip', "
+                         f"'fill', 'drop', 'promise_in_bounds' or None")
+    return _MODES[mode]
+
+
+def _check_mode(name, mode):
+    if mode not in _MODES.values():
+        raise ValueError(f"{name}: mode={mode!r} is not a mode param; use "
+                         f"canonical_mode() to read a user's mode")
+
+
+def fill_scalar(dtype, fill_value=None):
+    """``fill_value`` as a scalar of ``dtype``; None gives JAX's default
+    (NaN for inexact types, the most negative signed int, the largest
+    unsigned int, True for bool)."""
+    dt = np.dtype(dtype)
+    if fill_value is None:
+        fill_value = (np.nan if dt.kind in "fc" else np.iinfo(dt).min if dt.kind == "i"
+                      else np.iinfo(dt).max if dt.kind == "u" else True)
+    return np.array(fill_value).astype(dt)[()]
+
+
 def _gather_shape(operand_shape, indices_shape):
     return tuple(indices_shape[:-1]) + tuple(operand_shape[indices_shape[-1]:])
 
@@ -59,27 +102,6 @@ def _np_rows(operand, indices):
         indices = np.zeros(indices.shape[:-1] + (1,), indices.dtype)
     n = int(np.prod(indices.shape[:-1], dtype=np.int64))
     return operand, indices.reshape(n, indices.shape[-1])
-
-
-def _index_bounds(indices, bounds):
-    """The per-coordinate ``bounds`` broadcast to the shape of ``indices``."""
-    aval = get_aval(indices)
-    bounds = np.array(bounds[:aval.shape[-1]], aval.dtype)
-    return broadcast_in_dim(bounds, aval.shape, (aval.ndim - 1,))
-
-
-def clamp_indices(indices, shape):
-    """``indices`` with each coordinate clamped into ``[0, shape[j] - 1]``."""
-    upper = _index_bounds(indices, [max(n - 1, 0) for n in shape])
-    return _ew.clamp(np.array(0, get_aval(indices).dtype), indices, upper)
-
-
-def in_bounds(indices, shape):
-    """Which rows of ``indices`` address an element of an array of ``shape``."""
-    aval = get_aval(indices)
-    ok = _ew.bitwise_and(_ew.ge(indices, np.array(0, aval.dtype)),
-                         _ew.lt(indices, _index_bounds(indices, shape)))
-    return reduce_and(ok, (aval.ndim - 1,))
 
 
 def _where_rows(mask, values):
@@ -101,16 +123,24 @@ def with_batch_coordinate(indices):
 # ----------------------------------------------------------------------------
 # gather
 
-def _gather_impl(operand, indices):
+def _rows_in_bounds(rows, shape):
+    """Which rows of the 2-d numpy ``rows`` address an element of ``shape``."""
+    return np.all((rows >= 0) & (rows < np.array(shape[:rows.shape[1]], np.int64)), axis=1)
+
+
+def _gather_impl(operand, indices, mode, fill_value):
     batch_shape = np.shape(indices)[:-1]
     operand, rows = _np_rows(operand, indices)
     coords = tuple(np.clip(rows[:, j], 0, max(operand.shape[j] - 1, 0))
                    for j in range(rows.shape[1]))
     out = operand[coords]
+    if mode == "fill_or_drop":
+        out[~_rows_in_bounds(rows, operand.shape)] = fill_scalar(out.dtype, fill_value)
     return out.reshape(batch_shape + out.shape[1:])
 
 
-def _gather_abstract(operand, indices):
+def _gather_abstract(operand, indices, mode, fill_value):
+    _check_mode("gather", mode)
     k = _check_indices("gather", operand, indices)
     if any(n == 0 for n in operand.shape[:k]) and int(np.prod(indices.shape[:-1])):
         raise type_error(f"gather: cannot index into the empty axes of "
@@ -122,32 +152,54 @@ def _gather_abstract(operand, indices):
 gather_p = standard_primitive("gather", _gather_impl, _gather_abstract)
 
 
-def gather(operand, indices):
-    """``operand[indices[..., 0], ..., indices[..., k-1]]`` (clamped; see
-    the module docstring)."""
-    return gather_p.bind(operand, indices)
+def gather(operand, indices, mode=None, fill_value=None):
+    """``operand[indices[..., 0], ..., indices[..., k-1]]``; out-of-range
+    rows follow ``mode`` (default promise_in_bounds), ``fill_value`` (a
+    concrete scalar) is used by mode 'fill' (see the module docstring)."""
+    mode = canonical_mode(mode, "promise_in_bounds")
+    if mode != "fill_or_drop":
+        fill_value = None
+    elif fill_value is not None:
+        if isinstance(fill_value, Tracer) or np.ndim(fill_value) != 0:
+            raise type_error(f"gather: fill_value must be a concrete scalar, got "
+                             f"{fill_value!r}")
+        fill_value = np.asarray(fill_value).item()
+    return gather_p.bind(operand, indices, mode=mode, fill_value=fill_value)
 
 
-def _gather_transpose(ct, operand, indices):
-    shape = operand.aval.shape
-    zeros = full(shape, 0, operand.aval.dtype)
-    return [scatter_add(zeros, clamp_indices(indices, shape), ct), None]
+def _gather_jvp(primals, tangents, mode, fill_value):
+    operand, indices = primals
+    out = gather_p.bind(operand, indices, mode=mode, fill_value=fill_value)
+    # the filled rows are constants: their tangent is zero
+    t_fill = 0 if mode == "fill_or_drop" else None
+    return out, gather_p.bind(tangents[0], indices, mode=mode, fill_value=t_fill)
 
 
-def _gather_batch(vals, dims, axis_size):
+def _gather_transpose(ct, operand, indices, mode, fill_value):
+    # a promised gather clamps in practice: its transpose adds at the
+    # clamped rows, so derivatives match the values computed
+    zeros = full(operand.aval.shape, 0, operand.aval.dtype)
+    scatter_mode = "fill_or_drop" if mode == "fill_or_drop" else "clip"
+    return [scatter_add(zeros, indices, ct, mode=scatter_mode), None]
+
+
+def _gather_batch(vals, dims, axis_size, mode, fill_value):
     operand, indices = vals
     od, idim = dims
+    params = dict(mode=mode, fill_value=fill_value)
     if idim is None:
         k = get_aval(indices).shape[-1]
-        return (gather(batching.moveaxis(operand, od, k), indices),
+        return (gather_p.bind(batching.moveaxis(operand, od, k), indices, **params),
                 get_aval(indices).ndim - 1)
     indices = batching.moveaxis(indices, idim, 0)
     if od is None:
-        return gather(operand, indices), 0
-    return gather(batching.moveaxis(operand, od, 0), with_batch_coordinate(indices)), 0
+        return gather_p.bind(operand, indices, **params), 0
+    return gather_p.bind(batching.moveaxis(operand, od, 0), with_batch_coordinate(indices),
+                         **params), 0
 
 
-deflinear_in(gather_p, (0,), _gather_transpose)
+gather_p.jvp = _gather_jvp
+gather_p.transpose = _gather_transpose
 gather_p.batch = _gather_batch
 
 
@@ -155,11 +207,13 @@ gather_p.batch = _gather_batch
 # the scatter family
 
 def _scatter_impl(combine):
-    def impl(operand, indices, updates):
+    def impl(operand, indices, updates, mode):
         k = np.shape(indices)[-1]
         out, rows = _np_rows(np.array(operand, copy=True), indices)
         updates = np.asarray(updates).reshape(rows.shape[:1] + out.shape[rows.shape[1]:])
-        ok = np.all((rows >= 0) & (rows < np.array(out.shape[:rows.shape[1]])), axis=1)
+        if mode == "clip":
+            rows = np.clip(rows, 0, np.maximum(np.array(out.shape[:rows.shape[1]]) - 1, 0))
+        ok = _rows_in_bounds(rows, out.shape)
         coords = tuple(rows[ok, j] for j in range(rows.shape[1]))
         if combine is None:
             out[coords] = updates[ok]
@@ -170,7 +224,8 @@ def _scatter_impl(combine):
 
 
 def _scatter_abstract(name, kinds):
-    def rule(operand, indices, updates):
+    def rule(operand, indices, updates, mode):
+        _check_mode(name, mode)
         check_kinds(name, [operand], kinds)
         _check_indices(name, operand, indices)
         expected = _gather_shape(operand.shape, indices.shape)
@@ -194,65 +249,79 @@ scatter_min_p = _scatter_primitive("scatter_min", np.minimum, "fiub")
 scatter_max_p = _scatter_primitive("scatter_max", np.maximum, "fiub")
 
 
-def scatter(operand, indices, updates):
+def scatter(operand, indices, updates, mode=None):
     """``operand`` with ``operand[indices] = updates`` (one write wins on
-    repeats; out-of-range rows dropped)."""
-    return scatter_p.bind(operand, indices, updates)
+    repeats); out-of-range rows follow ``mode`` (default: dropped)."""
+    return scatter_p.bind(operand, indices, updates, mode=canonical_mode(mode, "fill_or_drop"))
 
 
-def scatter_add(operand, indices, updates):
-    """``operand`` with ``updates`` added at ``indices`` (repeats accumulate)."""
-    return scatter_add_p.bind(operand, indices, updates)
+def scatter_add(operand, indices, updates, mode=None):
+    """``operand`` with ``updates`` added at ``indices`` (repeats
+    accumulate); out-of-range rows follow ``mode`` (default: dropped)."""
+    return scatter_add_p.bind(operand, indices, updates,
+                              mode=canonical_mode(mode, "fill_or_drop"))
 
 
-def scatter_mul(operand, indices, updates):
-    """``operand`` multiplied by ``updates`` at ``indices``."""
-    return scatter_mul_p.bind(operand, indices, updates)
+def scatter_mul(operand, indices, updates, mode=None):
+    """``operand`` multiplied by ``updates`` at ``indices``; out-of-range
+    rows follow ``mode`` (default: dropped)."""
+    return scatter_mul_p.bind(operand, indices, updates,
+                              mode=canonical_mode(mode, "fill_or_drop"))
 
 
-def scatter_min(operand, indices, updates):
-    """``operand`` with the minimum of it and ``updates`` at ``indices``."""
-    return scatter_min_p.bind(operand, indices, updates)
+def scatter_min(operand, indices, updates, mode=None):
+    """``operand`` with the minimum of it and ``updates`` at ``indices``;
+    out-of-range rows follow ``mode`` (default: dropped)."""
+    return scatter_min_p.bind(operand, indices, updates,
+                              mode=canonical_mode(mode, "fill_or_drop"))
 
 
-def scatter_max(operand, indices, updates):
-    """``operand`` with the maximum of it and ``updates`` at ``indices``."""
-    return scatter_max_p.bind(operand, indices, updates)
+def scatter_max(operand, indices, updates, mode=None):
+    """``operand`` with the maximum of it and ``updates`` at ``indices``;
+    out-of-range rows follow ``mode`` (default: dropped)."""
+    return scatter_max_p.bind(operand, indices, updates,
+                              mode=canonical_mode(mode, "fill_or_drop"))
 
 
-def _scatter_add_transpose(ct, operand, indices, updates):
-    ct_updates = None
-    if is_undefined(updates):
-        ct_updates = _where_rows(in_bounds(indices, aval_of(operand).shape),
-                                 gather(ct, indices))
+def _gather_scattered(x, indices, mode, fill_value=0):
+    """Per row of ``indices``, the element of ``x`` a scatter with ``mode``
+    writes (``fill_value`` for the rows it drops)."""
+    if mode == "clip":
+        return gather(x, indices, mode="clip")
+    return gather(x, indices, mode="fill", fill_value=fill_value)
+
+
+def _scatter_add_transpose(ct, operand, indices, updates, mode):
+    ct_updates = _gather_scattered(ct, indices, mode) if is_undefined(updates) else None
     return [ct if is_undefined(operand) else None, None, ct_updates]
 
 
-def _winning_rows(indices, shape):
+def _winning_rows(indices, shape, mode):
     """Which rows of ``indices`` are the write that ``scatter`` keeps."""
     aval = get_aval(indices)
     n = int(np.prod(aval.shape[:-1], dtype=np.int64))
     ids = reshape(iota(np.int64, n), aval.shape[:-1])
-    kept = scatter(full(shape[:aval.shape[-1]], -1, np.int64), indices, ids)
-    return _ew.eq(gather(kept, indices), ids)
+    kept = scatter(full(shape[:aval.shape[-1]], -1, np.int64), indices, ids, mode)
+    return _ew.eq(_gather_scattered(kept, indices, mode, -1), ids)
 
 
-def _scatter_transpose(ct, operand, indices, updates):
+def _scatter_transpose(ct, operand, indices, updates, mode):
     u_aval = aval_of(updates)
-    ct_operand = scatter(ct, indices, full(u_aval.shape, 0, u_aval.dtype)) \
+    ct_operand = scatter(ct, indices, full(u_aval.shape, 0, u_aval.dtype), mode) \
         if is_undefined(operand) else None
-    ct_updates = _where_rows(_winning_rows(indices, aval_of(operand).shape),
-                             gather(ct, indices)) if is_undefined(updates) else None
+    ct_updates = _where_rows(_winning_rows(indices, aval_of(operand).shape, mode),
+                             _gather_scattered(ct, indices, mode)) \
+        if is_undefined(updates) else None
     return [ct_operand, None, ct_updates]
 
 
-def _scatter_mul_transpose(ct, operand, indices, updates):
+def _scatter_mul_transpose(ct, operand, indices, updates, mode):
     if is_undefined(updates):
         raise TypeError("scatter_mul is not linear in its updates")
-    return [scatter_mul(ct, indices, updates), None, None]
+    return [scatter_mul(ct, indices, updates, mode), None, None]
 
 
-def _product_of_others(operand, indices, updates):
+def _product_of_others(operand, indices, updates, mode):
     """For each update, the product of the other updates to the same
     element (exact with zeros: the division only ever divides a product of
     nonzero updates by one of its own factors)."""
@@ -260,60 +329,64 @@ def _product_of_others(operand, indices, updates):
     zeros, ones = zeros_like(updates), full(aval.shape, 1, aval.dtype)
     is_zero = _ew.eq(updates, zeros)
     safe = _ew.select_n(is_zero, updates, ones)
-    nonzero_prod = gather(scatter_mul(full(get_aval(operand).shape, 1, aval.dtype),
-                                      indices, safe), indices)
-    zeros_here = gather(scatter_add(zeros_like(operand), indices,
-                                    _ew.convert_element_type(is_zero, aval.dtype)), indices)
+    nonzero_prod = _gather_scattered(
+        scatter_mul(full(get_aval(operand).shape, 1, aval.dtype), indices, safe, mode),
+        indices, mode)
+    zeros_here = _gather_scattered(
+        scatter_add(zeros_like(operand), indices,
+                    _ew.convert_element_type(is_zero, aval.dtype), mode), indices, mode)
     if_zero = _ew.select_n(_ew.eq(zeros_here, ones), zeros, nonzero_prod)
     if_nonzero = _ew.select_n(_ew.eq(zeros_here, zeros), zeros, _ew.div(nonzero_prod, safe))
     return _ew.select_n(is_zero, if_nonzero, if_zero)
 
 
-def _scatter_mul_jvp(primals, tangents):
+def _scatter_mul_jvp(primals, tangents, mode):
     operand, indices, updates = primals
     t_operand, _, t_updates = tangents
-    out = scatter_mul(operand, indices, updates)
+    out = scatter_mul(operand, indices, updates, mode)
     if not is_float_dtype(operand):
         return out, zeros_like(out)
     # d out[p] = d x[p] * prod_j u_j + x[p] * sum_j d u_j * prod_{i != j} u_i
-    scale = _ew.mul(gather(operand, indices), _product_of_others(operand, indices, updates))
-    t_out = _ew.add(scatter_mul(t_operand, indices, updates),
-                    scatter_add(zeros_like(operand), indices, _ew.mul(t_updates, scale)))
+    scale = _ew.mul(_gather_scattered(operand, indices, mode),
+                    _product_of_others(operand, indices, updates, mode))
+    t_out = _ew.add(scatter_mul(t_operand, indices, updates, mode),
+                    scatter_add(zeros_like(operand), indices, _ew.mul(t_updates, scale), mode))
     return out, t_out
 
 
 def _scatter_extremum_jvp(prim):
     # the tangent of whichever values attain the extremum, ties split evenly
-    def jvp(primals, tangents):
+    def jvp(primals, tangents, mode):
         operand, indices, updates = primals
         t_operand, _, t_updates = tangents
-        out = prim.bind(operand, indices, updates)
+        out = prim.bind(operand, indices, updates, mode=mode)
         if not is_float_dtype(operand):
             return out, zeros_like(out)
         dtype = get_aval(operand).dtype
         x_wins = _ew.convert_element_type(_ew.eq(operand, out), dtype)
-        u_wins = _ew.convert_element_type(_ew.eq(updates, gather(out, indices)), dtype)
+        u_wins = _ew.convert_element_type(
+            _ew.eq(updates, _gather_scattered(out, indices, mode)), dtype)
         zeros = zeros_like(operand)
-        count = _ew.add(x_wins, scatter_add(zeros, indices, u_wins))
+        count = _ew.add(x_wins, scatter_add(zeros, indices, u_wins, mode))
         count = _ew.select_n(_ew.eq(count, zeros), count, full_like(count, 1))  # NaNs
         total = _ew.add(_ew.mul(t_operand, x_wins),
-                        scatter_add(zeros, indices, _ew.mul(t_updates, u_wins)))
+                        scatter_add(zeros, indices, _ew.mul(t_updates, u_wins), mode))
         return out, _ew.div(total, count)
     return jvp
 
 
 def _scatter_batch(prim):
-    def rule(vals, dims, axis_size):
+    def rule(vals, dims, axis_size, mode):
         operand, indices, updates = vals
         od, idim, ud = dims
         if idim is None:
             i_aval = get_aval(indices)
             k, nb = i_aval.shape[-1], i_aval.ndim - 1
             return prim.bind(bdim_to(operand, od, k, axis_size), indices,
-                             bdim_to(updates, ud, nb, axis_size)), k
+                             bdim_to(updates, ud, nb, axis_size), mode=mode), k
         indices = with_batch_coordinate(batching.moveaxis(indices, idim, 0))
         return prim.bind(batching.bdim_at_front(operand, od, axis_size), indices,
-                         batching.bdim_at_front(updates, ud, axis_size)), 0
+                         batching.bdim_at_front(updates, ud, axis_size), mode=mode), 0
     return rule
 
 

@@ -7,10 +7,11 @@ record equations. Where trax differs from numpy it follows JAX:
 
 * Arrays are immutable: instead of ``x[i] = v`` write ``x = x.at[i].set(v)``
   (also ``.add``, ``.mul``, ``.min``, ``.max``, ``.get``).
-* Out-of-range indices in index arrays, traced indices, ``take`` and
-  ``take_along_axis`` are clamped into range instead of raising (static
-  Python int indices still raise IndexError). ``.at[...]`` with concrete
-  indices follows numpy (raises); with traced indices it clamps.
+* Out-of-range indices do not raise; they follow JAX's ``mode`` (after
+  negative indices are counted from the end once): ``x[idx]`` clamps them,
+  ``.at[idx].set/add/...`` drop their updates (``mode="clip"`` clamps),
+  ``.at[idx].get(mode="fill", fill_value=...)`` fills, and ``take`` and
+  ``take_along_axis`` fill by default (NaN, the most negative int, ...).
 * Boolean-mask indexing needs a concrete mask (the output shape depends on
   it): on a traced mask it raises NonConcreteBooleanIndexError; use
   ``where``. ``nonzero``/``argwhere`` likewise need concrete input.

@@ -10,7 +10,11 @@ inserting the ``None`` axes), then applied in three steps:
    ``gather`` on the indexed axes moved to the front; the broadcast index
    shape lands where numpy puts it.
 
-As in JAX, out-of-range array or traced indices are clamped, not an error.
+Out-of-range indices follow JAX's ``mode`` (see trax.lax.indexing): after
+negative indices are counted from the end once, ``x[idx]`` clamps them
+(promise_in_bounds), ``x.at[idx].get(mode="fill", fill_value=...)`` fills,
+and the updates ``x.at[idx].set(v)`` (``add``, ...) drop them unless
+``mode="clip"``. ``take`` and ``take_along_axis`` fill by default.
 Boolean masks must be concrete (their count decides the output shape).
 """
 import numpy as np
@@ -36,11 +40,18 @@ class _Dyn:
 
 
 class _Arr:
-    """An integer index array (concrete numpy or traced)."""
-    __slots__ = ("value",)
+    """An integer index array (concrete numpy or traced); ``mask_size`` is
+    the length of the axis of the boolean mask it came from."""
+    __slots__ = ("value", "mask_size")
 
-    def __init__(self, value):
+    def __init__(self, value, mask_size=None):
         self.value = value
+        self.mask_size = mask_size
+
+
+def _mask_entries(mask):
+    """The index arrays of a concrete boolean ``mask``, one per axis."""
+    return [_Arr(i, n) for i, n in zip(np.nonzero(mask), mask.shape)]
 
 
 def _bool_mask_error():
@@ -75,7 +86,7 @@ def _parse_entry(e):
             val = _concrete(e)
             if val is None:
                 raise _bool_mask_error()
-            return [_Arr(i) for i in np.nonzero(val)]
+            return _mask_entries(val)
         if dt.kind not in "iu":
             raise IndexError(f"index arrays must be integers or booleans, got {dt}")
         return [_Dyn(e) if aval(e).ndim == 0 else _Arr(e)]
@@ -83,7 +94,7 @@ def _parse_entry(e):
     if arr.dtype == np.bool_:
         if arr.ndim == 0:
             raise IndexError("boolean scalar indices are not supported")
-        return [_Arr(i) for i in np.nonzero(arr)]
+        return _mask_entries(arr)
     if arr.size == 0 and arr.dtype.kind == "f":
         arr = arr.astype(_INDEX_DTYPE)
     if arr.dtype.kind not in "iu":
@@ -114,19 +125,30 @@ def _parse(idx, nd):
     return entries, new_axes
 
 
+def _check_masks(entries, shape):
+    """An IndexError unless each boolean mask matches the axes it indexes."""
+    for ax, (e, n) in enumerate(zip(entries, shape)):
+        if isinstance(e, _Arr) and e.mask_size not in (None, n):
+            raise IndexError(f"boolean index did not match indexed array along axis "
+                             f"{ax}; size of axis is {n} but size of corresponding "
+                             f"boolean axis is {e.mask_size}")
+
+
 # ----------------------------------------------------------------------------
 # applying
 
 def _static_slices(x, entries):
-    """Step 1: ints and slices. Returns x and the axes to squeeze."""
+    """Step 1: ints (clamped into range) and slices. Returns x and the axes
+    to squeeze."""
     shape = aval(x).shape
     starts, limits, strides, reverse, squeeze = [], [], [], [], []
     for ax, (e, n) in enumerate(zip(entries, shape)):
         lo, hi, step = 0, n, 1
         if isinstance(e, int):
-            if not -n <= e < n:
-                raise IndexError(f"index {e} is out of bounds for axis {ax} with size {n}")
-            lo, hi = e % n, e % n + 1
+            if n == 0:
+                raise IndexError(f"index {e} is out of bounds for axis {ax} with size 0")
+            lo = min(max(e + n if e < 0 else e, 0), n - 1)
+            hi = lo + 1
             squeeze.append(ax)
         elif isinstance(e, slice):
             start, stop, step = e.indices(n)
@@ -166,7 +188,7 @@ def _dynamic_ints(x, entries):
     return lax.dynamic_slice(x, starts, sizes), dyn
 
 
-def _gather(x, entries):
+def _gather(x, entries, mode, fill_value):
     """Step 3: advanced indexing with the index arrays in ``entries``."""
     shape = aval(x).shape
     adv = [ax for ax, e in enumerate(entries) if isinstance(e, _Arr)]
@@ -179,7 +201,7 @@ def _gather(x, entries):
                             bshape + (1,)) for i in idx]
         stacked = lax.concatenate(cols, len(bshape)) if len(cols) > 1 else cols[0]
     rest = [ax for ax in range(len(shape)) if ax not in adv]
-    out = lax.gather(lax.transpose(x, adv + rest), stacked)
+    out = lax.gather(lax.transpose(x, adv + rest), stacked, mode, fill_value)
     contiguous = adv == list(range(adv[0], adv[0] + len(adv)))
     if contiguous and adv[0] > 0:
         nb, first = len(bshape), adv[0]
@@ -189,13 +211,16 @@ def _gather(x, entries):
     return out
 
 
-def getitem(x, idx):
-    """``x[idx]`` with numpy's indexing rules (see the module docstring)."""
+def getitem(x, idx, mode=None, fill_value=None):
+    """``x[idx]`` with numpy's indexing rules; out-of-range indices follow
+    ``mode`` (default: clamped) and ``fill_value`` (see the module docstring)."""
     x = operand(x)
+    mode = lax.canonical_mode(mode, "promise_in_bounds")
     entries, new_axes = _parse(idx, aval(x).ndim)
     if new_axes:
         x = lax.expand_dims(x, new_axes)
-    if any(isinstance(e, _Arr) for e in entries):
+    _check_masks(entries, aval(x).shape)
+    if mode == "fill_or_drop" or any(isinstance(e, _Arr) for e in entries):
         # numpy: with index arrays present, scalar ints are index arrays too
         entries = [_Arr(e.value if isinstance(e, _Dyn) else np.asarray(e))
                    if isinstance(e, (int, _Dyn)) else e for e in entries]
@@ -205,7 +230,7 @@ def getitem(x, idx):
         x = lax.squeeze(x, sorted(squeeze1 + squeeze2))
     if any(isinstance(e, _Arr) for e in entries):
         kept = [e for ax, e in enumerate(entries) if ax not in squeeze1 + squeeze2]
-        x = _gather(x, kept)
+        x = _gather(x, kept, mode, fill_value)
     return x
 
 
@@ -217,19 +242,26 @@ def _has_tracer(idx):
     return any(isinstance(i, Tracer) and i.concrete_value() is None for i in items)
 
 
-def _flat_positions(shape, idx):
-    """The flat position in ``x`` of every element of ``x[idx]``."""
+def _flat_positions(shape, idx, mode):
+    """The flat position in ``x`` of every element of ``x[idx]``: clamped
+    into range for mode clip, -1 (dropped by the scatter) otherwise."""
     positions = np.arange(int(np.prod(shape, dtype=np.int64)), dtype=_INDEX_DTYPE).reshape(shape)
     if not _has_tracer(idx):
         items = idx if isinstance(idx, tuple) else (idx,)
-        return positions[tuple(_concrete(i) if isinstance(i, Tracer) else i for i in items)]
-    return getitem(to_array(positions), idx)
+        try:
+            return positions[tuple(_concrete(i) if isinstance(i, Tracer) else i for i in items)]
+        except IndexError:
+            pass    # out of range: numpy raises, the modes decide
+    if mode == "clip":
+        return getitem(to_array(positions), idx, mode="clip")
+    return getitem(to_array(positions), idx, mode="fill", fill_value=-1)
 
 
-def _scatter(name, lax_fn, x, idx, values):
+def _scatter(name, lax_fn, x, idx, values, mode):
     x = operand(x)
     xa = aval(x)
-    pos = _flat_positions(xa.shape, idx)
+    mode = lax.canonical_mode(mode, "fill_or_drop")
+    pos = _flat_positions(xa.shape, idx, mode)
     pshape = aval(operand(pos)).shape
     values = convert(operand(values), xa.dtype)
     vshape = aval(values).shape
@@ -241,42 +273,44 @@ def _scatter(name, lax_fn, x, idx, values):
     values = broadcast_to(values, pshape, name)
     flat = lax.reshape(x, (xa.size,))
     indices = pos[..., None] if isinstance(pos, np.ndarray) else lax.reshape(pos, pshape + (1,))
-    return lax.reshape(lax_fn(flat, indices, values), xa.shape)
+    return lax.reshape(lax_fn(flat, indices, values, mode), xa.shape)
 
 
 class _IndexUpdateRef:
-    """``x.at[idx]``: methods return an updated copy of ``x``."""
+    """``x.at[idx]``: methods return an updated copy of ``x``. Their
+    ``mode`` is JAX's: updates at out-of-range indices are dropped unless
+    ``mode="clip"``; ``get`` clamps unless ``mode="fill"``."""
     __slots__ = ("array", "index")
 
     def __init__(self, array, index):
         self.array = array
         self.index = index
 
-    def get(self):
-        """``x[idx]``."""
-        return getitem(self.array, self.index)
+    def get(self, mode=None, fill_value=None):
+        """``x[idx]`` (``fill_value`` for out-of-range indices with mode "fill")."""
+        return getitem(self.array, self.index, mode, fill_value)
 
-    def set(self, values):
+    def set(self, values, mode=None):
         """``x`` with ``x[idx] = values``."""
-        return _scatter("at[].set", lax.scatter, self.array, self.index, values)
+        return _scatter("at[].set", lax.scatter, self.array, self.index, values, mode)
 
-    def add(self, values):
+    def add(self, values, mode=None):
         """``x`` with ``x[idx] += values`` (repeated indices accumulate)."""
-        return _scatter("at[].add", lax.scatter_add, self.array, self.index, values)
+        return _scatter("at[].add", lax.scatter_add, self.array, self.index, values, mode)
 
-    def mul(self, values):
+    def mul(self, values, mode=None):
         """``x`` with ``x[idx] *= values`` (repeated indices accumulate)."""
-        return _scatter("at[].mul", lax.scatter_mul, self.array, self.index, values)
+        return _scatter("at[].mul", lax.scatter_mul, self.array, self.index, values, mode)
 
     multiply = mul
 
-    def min(self, values):
+    def min(self, values, mode=None):
         """``x`` with ``x[idx] = minimum(x[idx], values)``."""
-        return _scatter("at[].min", lax.scatter_min, self.array, self.index, values)
+        return _scatter("at[].min", lax.scatter_min, self.array, self.index, values, mode)
 
-    def max(self, values):
+    def max(self, values, mode=None):
         """``x`` with ``x[idx] = maximum(x[idx], values)``."""
-        return _scatter("at[].max", lax.scatter_max, self.array, self.index, values)
+        return _scatter("at[].max", lax.scatter_max, self.array, self.index, values, mode)
 
 
 class _IndexUpdateHelper:
@@ -296,9 +330,23 @@ class _IndexUpdateHelper:
 # ----------------------------------------------------------------------------
 # functions built on indexing
 
-def take(a, indices, axis=None, mode=None):
+def _wrap_or_clip(indices, n, mode):
+    """``indices`` brought into ``[0, n)``: modulo ``n`` (wrap) or clamped
+    (clip, where negative indices become 0 as in numpy)."""
+    dt = aval(indices).dtype
+    if mode == "clip":
+        return lax.clamp(np.array(0, dt), indices, np.array(n - 1, dt))
+    r = lax.rem(indices, np.array(n, dt))
+    return lax.select_n(lax.lt(r, np.array(0, dt)), r, lax.add(r, np.array(n, dt)))
+
+
+def take(a, indices, axis=None, mode=None, fill_value=None):
     """Elements of ``a`` at ``indices`` along ``axis`` (of the flat array if
-    None); out-of-range indices are clamped."""
+    None). Out-of-range indices, as in JAX: ``mode`` None or "fill" gives
+    ``fill_value`` (default NaN for floats, the most negative int, the
+    largest unsigned int, True) after counting negative indices from the
+    end; "clip" clamps into range (negative indices to 0) and "wrap" takes
+    them modulo the axis length."""
     a = operand(a)
     if axis is None:
         a, axis = lax.reshape(a, (aval(a).size,)), 0
@@ -306,12 +354,25 @@ def take(a, indices, axis=None, mode=None):
     indices = operand(indices)
     if aval(indices).dtype.kind not in "iu":
         raise type_error(f"take: indices must be integers, got {aval(indices).dtype}")
-    return getitem(a, (slice(None),) * axis + (_Arr(indices),))
+    if mode == "raise":
+        raise NotImplementedError("take: mode='raise' is not supported (indices may be "
+                                  "traced); use 'fill', 'clip' or 'wrap'")
+    if mode not in (None, "fill", "clip", "wrap"):
+        raise ValueError(f"take: unknown mode {mode!r}; expected None, 'fill', 'clip' "
+                         f"or 'wrap'")
+    n = aval(a).shape[axis]
+    if mode in ("clip", "wrap"):
+        if n:   # (an empty axis: the gather says it cannot be indexed)
+            indices = _wrap_or_clip(indices, n, mode)
+        mode = "promise_in_bounds"
+    return getitem(a, (slice(None),) * axis + (_Arr(indices),), mode or "fill", fill_value)
 
 
-def take_along_axis(arr, indices, axis):
+def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
     """``arr`` indexed by ``indices`` along ``axis``, other axes matched
-    elementwise (numpy.take_along_axis)."""
+    elementwise (numpy.take_along_axis). Out-of-range indices follow
+    ``mode`` as in ``x.at[idx].get``, but by default they are filled
+    (JAX's default)."""
     arr, indices = operand(arr), operand(indices)
     if axis is None:
         arr, axis = lax.reshape(arr, (aval(arr).size,)), 0
@@ -329,7 +390,8 @@ def take_along_axis(arr, indices, axis):
             shape = [1] * nd
             shape[ax] = aval(arr).shape[ax]
             idx.append(np.arange(aval(arr).shape[ax]).reshape(shape))
-    return getitem(arr, tuple(_Arr(i) for i in idx))
+    return getitem(arr, tuple(_Arr(i) for i in idx), "fill" if mode is None else mode,
+                   fill_value)
 
 
 def nonzero(a, size=None, fill_value=0):

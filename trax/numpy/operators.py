@@ -87,5 +87,14 @@ def install(cls=core.Tracer):
     cls.__round__ = lambda self, ndigits=None: ufuncs.round(self, ndigits or 0)
 
 
+def _array_getitem(self, idx):
+    try:
+        return super(core.Array, self).__getitem__(idx)
+    except IndexError:
+        # out-of-range indices: trax's indexing clamps them, as under jit
+        return indexing.getitem(self, idx)
+
+
 install()
 core.Array.at = property(indexing._IndexUpdateHelper)
+core.Array.__getitem__ = _array_getitem

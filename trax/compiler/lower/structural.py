@@ -1,18 +1,21 @@
 """Data-movement primitives: gather (elemental), the scatter family,
 cumulative scans and sort (kernels).
 
-Semantics follow trax.lax: gather/scatter have gather_nd semantics (gather
-clamps coordinates, scatters drop out-of-range rows; ``scatter`` lets the
-last write win); sort is stable, lexicographic over the first ``num_keys``
-operands, NaNs last.
+Semantics follow trax.lax: gather/scatter have gather_nd semantics, and
+their ``mode`` param decides out-of-range rows (clip: clamped; fill_or_drop:
+a gather reads ``fill_value``, a scatter drops the row; promise_in_bounds:
+a gather clamps, a scatter drops); ``scatter`` lets the last write win;
+sort is stable, lexicographic over the first ``num_keys`` operands, NaNs
+last.
 """
 import numpy as np
 from llvmlite import ir
 
 from trax.core import ShapedArray
+from trax.lax.indexing import fill_scalar
 from trax.compiler.lower import elemental, scalar
 from trax.compiler.lower.elemental import SCALAR, Index, at, clamp_index
-from trax.compiler.lower.irtypes import I1, I64, i64, is_float, is_signed
+from trax.compiler.lower.irtypes import I1, I64, const, i64, is_float, is_signed
 from trax.compiler.lower.kernels import kernel
 from trax.compiler.lower.loops import loop
 
@@ -28,16 +31,33 @@ def _coordinates(ctx, indices, batch_dims, k):
                            indices.aval.dtype, _I64) for j in range(k)]
 
 
+def _in_bounds(b, coords, shape):
+    """An i1: every coordinate ``c`` of ``coords`` is in ``[0, n)``."""
+    ok = ir.Constant(I1, 1)
+    for c, n in zip(coords, shape):
+        ok = b.and_(ok, b.and_(b.icmp_signed(">=", c, i64(0)), b.icmp_signed("<", c, i64(n))))
+    return ok
+
+
+def _clamped(b, coords, shape):
+    return [clamp_index(b, c, 0, max(n - 1, 0)) for c, n in zip(coords, shape)]
+
+
 @elemental.rule("gather", reuses=lambda eqn, k: True)
 def _gather(ctx, eqn, index):
     operand, indices = eqn.invars
     b = ctx.b
     k = indices.aval.shape[-1]
     nb = indices.aval.ndim - 1
+    shape = operand.aval.shape
     dims = index.dims(b)
     coords = _coordinates(ctx, indices, dims[:nb], k)
-    sub = [clamp_index(b, c, 0, max(n - 1, 0)) for c, n in zip(coords, operand.aval.shape)]
-    return ctx.read(operand, Index(operand.aval.shape, dims=sub + dims[nb:]))
+    value = ctx.read(operand, Index(shape, dims=_clamped(b, coords, shape) + dims[nb:]))
+    if eqn.params["mode"] != "fill_or_drop":
+        return value
+    dt = operand.aval.dtype
+    fill = const(dt, fill_scalar(dt, eqn.params["fill_value"]))
+    return b.select(_in_bounds(b, coords, shape), value, fill)
 
 
 # ---------------------------------------------------------------- scatter
@@ -66,10 +86,10 @@ def _scatter(ctx, eqn):
     with ctx.elements(updates.aval.shape, flat=False) as uidx:
         dims = uidx.dims(b)
         coords = _coordinates(ctx, indices, dims[:nb], k)
+        if eqn.params["mode"] == "clip":
+            coords = _clamped(b, coords, shape)
         new = ctx.read(updates, uidx)
-        ok = ir.Constant(I1, 1)
-        for c, n in zip(coords, shape):
-            ok = b.and_(ok, b.and_(b.icmp_signed(">=", c, i64(0)), b.icmp_signed("<", c, i64(n))))
+        ok = _in_bounds(b, coords, shape)    # (clip: False only on empty axes)
         target = Index(shape, dims=coords + dims[nb:])
         lin = target.linear(b)
         with b.if_then(ok):
