@@ -71,3 +71,15 @@ def test_not_lowered_primitive_raises_its_reason_under_jit():
     f.defvjp(lambda x: (x * 2.0, None), lambda _, g: (g * 2.0,))
     with pytest.raises(TypeError, match="custom_lin"):
         trax.jit(lambda x: trax.jvp(f, (x,), (x,))[1])(np.float32(1.0))
+
+
+def test_lax_exports_only_public_names():
+    from trax import lax
+    from trax.core import Primitive
+    helpers = {"aval_of", "batched_axes", "bdim_to", "canonical_mode", "check_axes",
+               "deflinear_in", "fill_scalar", "with_batch_coordinate", "standard_primitive"}
+    assert not helpers & set(dir(lax))
+    for name in dir(lax):
+        obj = getattr(lax, name)
+        if not name.startswith("_") and callable(obj) and not isinstance(obj, Primitive):
+            assert obj.__module__.startswith("trax.lax."), name

@@ -5,6 +5,7 @@ from trax import core, dtypes
 from trax.core import ShapedArray, get_aval
 from trax.errors import type_error
 from trax.interpreters import batching
+from trax.interpreters.ad import is_undefined
 
 _KIND_NAMES = {"f": "floating", "i": "signed integer", "u": "unsigned integer",
                "b": "boolean"}
@@ -95,3 +96,77 @@ def normalize_axis(axis, ndim, what="axis"):
 
 def is_float_dtype(x):
     return dtypes.is_float(get_aval(x).dtype)
+
+
+# ---------------------------------------------------------------- rule helpers shared by the lax modules
+
+def deflinear_in(prim, linear_argnums, transpose):
+    """A primitive linear jointly in the arguments ``linear_argnums``; the
+    others (e.g. indices) are passed through unchanged to the tangent."""
+    linear_argnums = frozenset(linear_argnums)
+
+    def jvp(primals, tangents, **params):
+        args = [t if i in linear_argnums else p
+                for i, (p, t) in enumerate(zip(primals, tangents))]
+        return prim.bind(*primals, **params), prim.bind(*args, **params)
+    prim.jvp = jvp
+    prim.transpose = transpose
+
+
+def batched_axes(axes, bdim):
+    """Axes of an unbatched operand renumbered for the operand with a batch
+    axis at ``bdim``."""
+    return tuple(a + (a >= bdim) for a in axes)
+
+
+def bdim_to(x, dim, pos, size):
+    """``x`` with its batch axis at ``pos`` (broadcast in if not mapped)."""
+    return batching.moveaxis(batching.bdim_at_front(x, dim, size), 0, pos)
+
+
+def aval_of(x):
+    """The aval of a value or of an UndefinedPrimal (in transpose rules)."""
+    return x.aval if is_undefined(x) else get_aval(x)
+
+
+def check_axes(name, x, axes, what="axes"):
+    """A clear error unless ``axes`` are distinct axes of the aval ``x``."""
+    if len(set(axes)) != len(axes) or any(not 0 <= a < x.ndim for a in axes):
+        raise type_error(f"{name}: {what} {axes} are invalid for an operand "
+                         f"{x.str_short()} (they must be distinct, in [0, {x.ndim}))")
+
+
+# a user's gather/scatter mode -> the mode param
+MODES = {"clip": "clip", "fill": "fill_or_drop", "drop": "fill_or_drop",
+         "fill_or_drop": "fill_or_drop", "promise_in_bounds": "promise_in_bounds"}
+
+
+def canonical_mode(mode, default):
+    """The mode param (``"clip"``, ``"fill_or_drop"`` or
+    ``"promise_in_bounds"``) for a user's ``mode`` (None: ``default``)."""
+    if mode is None:
+        return default
+    if not isinstance(mode, str) or mode not in MODES:
+        raise ValueError(f"unknown gather/scatter mode {mode!r}: expected 'clip', "
+                         f"'fill', 'drop', 'promise_in_bounds' or None")
+    return MODES[mode]
+
+
+def fill_scalar(dtype, fill_value=None):
+    """``fill_value`` as a scalar of ``dtype``; None gives JAX's default
+    (NaN for inexact types, the most negative signed int, the largest
+    unsigned int, True for bool)."""
+    dt = np.dtype(dtype)
+    if fill_value is None:
+        fill_value = (np.nan if dt.kind in "fc" else np.iinfo(dt).min if dt.kind == "i"
+                      else np.iinfo(dt).max if dt.kind == "u" else True)
+    return np.array(fill_value).astype(dt)[()]
+
+
+def with_batch_coordinate(indices):
+    """Indices batched along axis 0 with a first coordinate that is the
+    batch position, to index an operand batched along axis 0."""
+    from trax import lax
+    aval = get_aval(indices)
+    col = lax.broadcasted_iota(aval.dtype, aval.shape[:-1] + (1,), 0)
+    return lax.concatenate([col, indices], aval.ndim - 1)

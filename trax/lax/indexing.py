@@ -34,10 +34,10 @@ from trax.errors import type_error
 from trax.interpreters import batching
 from trax.interpreters.ad import is_undefined
 from trax.lax import elementwise as _ew
-from trax.lax.helpers import check_kinds, is_float_dtype, standard_primitive
-from trax.lax.shape_ops import (aval_of, bdim_to, broadcast_in_dim,
-                                broadcasted_iota, concatenate, deflinear_in, full,
-                                full_like, iota, reshape, zeros_like)
+from trax.lax.helpers import (MODES, aval_of, bdim_to, canonical_mode, check_kinds,
+                              deflinear_in, fill_scalar, is_float_dtype, standard_primitive,
+                              with_batch_coordinate)
+from trax.lax.shape_ops import broadcast_in_dim, full, full_like, iota, reshape, zeros_like
 
 
 # ----------------------------------------------------------------------------
@@ -57,36 +57,10 @@ def _check_indices(name, operand, indices):
     return k
 
 
-_MODES = {"clip": "clip", "fill": "fill_or_drop", "drop": "fill_or_drop",
-          "fill_or_drop": "fill_or_drop", "promise_in_bounds": "promise_in_bounds"}
-
-
-def canonical_mode(mode, default):
-    """The mode param (``"clip"``, ``"fill_or_drop"`` or
-    ``"promise_in_bounds"``) for a user's ``mode`` (None: ``default``)."""
-    if mode is None:
-        return default
-    if not isinstance(mode, str) or mode not in _MODES:
-        raise ValueError(f"unknown gather/scatter mode {mode!r}: expected 'clip', "
-                         f"'fill', 'drop', 'promise_in_bounds' or None")
-    return _MODES[mode]
-
-
 def _check_mode(name, mode):
-    if mode not in _MODES.values():
+    if mode not in MODES.values():
         raise ValueError(f"{name}: mode={mode!r} is not a mode param; use "
                          f"canonical_mode() to read a user's mode")
-
-
-def fill_scalar(dtype, fill_value=None):
-    """``fill_value`` as a scalar of ``dtype``; None gives JAX's default
-    (NaN for inexact types, the most negative signed int, the largest
-    unsigned int, True for bool)."""
-    dt = np.dtype(dtype)
-    if fill_value is None:
-        fill_value = (np.nan if dt.kind in "fc" else np.iinfo(dt).min if dt.kind == "i"
-                      else np.iinfo(dt).max if dt.kind == "u" else True)
-    return np.array(fill_value).astype(dt)[()]
 
 
 def _gather_shape(operand_shape, indices_shape):
@@ -110,14 +84,6 @@ def _where_rows(mask, values):
     aval = get_aval(values)
     mask = broadcast_in_dim(mask, aval.shape, tuple(range(get_aval(mask).ndim)))
     return _ew.select_n(mask, zeros_like(values), values)
-
-
-def with_batch_coordinate(indices):
-    """Indices batched along axis 0 with a first coordinate that is the
-    batch position, to index an operand batched along axis 0."""
-    aval = get_aval(indices)
-    col = broadcasted_iota(aval.dtype, aval.shape[:-1] + (1,), 0)
-    return concatenate([col, indices], aval.ndim - 1)
 
 
 # ----------------------------------------------------------------------------

@@ -11,8 +11,9 @@ from trax.core import ShapedArray, get_aval
 from trax.errors import type_error
 from trax.interpreters.ad import defjvp
 from trax.lax.elementwise import convert_element_type
-from trax.lax.helpers import check_kinds, check_same_dtypes, standard_primitive
-from trax.lax.shape_ops import aval_of, batched_axes, check_axes, transpose
+from trax.lax.helpers import (aval_of, batched_axes, check_axes, check_kinds,
+                              check_same_dtypes, standard_primitive)
+from trax.lax.shape_ops import transpose
 
 
 def _free_axes(ndim, contract, batch):

@@ -8,9 +8,9 @@ from trax.errors import type_error
 from trax.interpreters import ad
 from trax.interpreters.ad import deflinear, defzero
 from trax.lax import elementwise as _ew
-from trax.lax.helpers import (check_kinds, is_float_dtype, normalize_axis,
+from trax.lax.helpers import (check_axes, check_kinds, is_float_dtype, normalize_axis,
                               standard_primitive)
-from trax.lax.shape_ops import (broadcast_in_dim, check_axes, concatenate, expand_dims,
+from trax.lax.shape_ops import (broadcast_in_dim, concatenate, expand_dims,
                                 pad, reshape, rev, slice, transpose, zeros_like)
 
 

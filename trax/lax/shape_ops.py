@@ -11,47 +11,12 @@ from trax.core import ShapedArray, Tracer, get_aval
 from trax.errors import type_error
 from trax.interpreters import batching
 from trax.interpreters.ad import defzero, deflinear, is_undefined
-from trax.lax.helpers import check_same_dtypes, standard_primitive
+from trax.lax.helpers import (aval_of, batched_axes, check_axes, check_same_dtypes,
+                              deflinear_in, standard_primitive)
 
 
 # ----------------------------------------------------------------------------
 # helpers shared by the rules of this module and its siblings
-
-def deflinear_in(prim, linear_argnums, transpose):
-    """A primitive linear jointly in the arguments ``linear_argnums``; the
-    others (e.g. indices) are passed through unchanged to the tangent."""
-    linear_argnums = frozenset(linear_argnums)
-
-    def jvp(primals, tangents, **params):
-        args = [t if i in linear_argnums else p
-                for i, (p, t) in enumerate(zip(primals, tangents))]
-        return prim.bind(*primals, **params), prim.bind(*args, **params)
-    prim.jvp = jvp
-    prim.transpose = transpose
-
-
-def batched_axes(axes, bdim):
-    """Axes of an unbatched operand renumbered for the operand with a batch
-    axis at ``bdim``."""
-    return tuple(a + (a >= bdim) for a in axes)
-
-
-def bdim_to(x, dim, pos, size):
-    """``x`` with its batch axis at ``pos`` (broadcast in if not mapped)."""
-    return batching.moveaxis(batching.bdim_at_front(x, dim, size), 0, pos)
-
-
-def aval_of(x):
-    """The aval of a value or of an UndefinedPrimal (in transpose rules)."""
-    return x.aval if is_undefined(x) else get_aval(x)
-
-
-def check_axes(name, x, axes, what="axes"):
-    """A clear error unless ``axes`` are distinct axes of the aval ``x``."""
-    if len(set(axes)) != len(axes) or any(not 0 <= a < x.ndim for a in axes):
-        raise type_error(f"{name}: {what} {axes} are invalid for an operand "
-                         f"{x.str_short()} (they must be distinct, in [0, {x.ndim}))")
-
 
 def _normalize_dims(dims, ndim):
     """Sorted ``dims`` with negative ones counted from the end (out-of-range
@@ -632,7 +597,8 @@ def _block_indices(starts, start_dims, shape, sizes, axis_size):
 
 
 def _dynamic_slice_batch(vals, dims, axis_size, slice_sizes):
-    from trax.lax.indexing import gather, with_batch_coordinate
+    from trax.lax.helpers import with_batch_coordinate
+    from trax.lax.indexing import gather
     x, starts = vals[0], list(vals[1:])
     xd, start_dims = dims[0], dims[1:]
     if all(d is None for d in start_dims):

@@ -22,6 +22,7 @@ import numpy as np
 from trax import dtypes, lax
 from trax.core import Tracer, to_array
 from trax.errors import NonConcreteBooleanIndexError, type_error, user_source_line
+from trax.lax.helpers import canonical_mode
 from trax.numpy.promotion import (aval, broadcast_shapes, broadcast_to,
                                   canonicalize_axis, convert, operand)
 
@@ -215,7 +216,7 @@ def getitem(x, idx, mode=None, fill_value=None):
     """``x[idx]`` with numpy's indexing rules; out-of-range indices follow
     ``mode`` (default: clamped) and ``fill_value`` (see the module docstring)."""
     x = operand(x)
-    mode = lax.canonical_mode(mode, "promise_in_bounds")
+    mode = canonical_mode(mode, "promise_in_bounds")
     entries, new_axes = _parse(idx, aval(x).ndim)
     if new_axes:
         x = lax.expand_dims(x, new_axes)
@@ -260,7 +261,7 @@ def _flat_positions(shape, idx, mode):
 def _scatter(name, lax_fn, x, idx, values, mode):
     x = operand(x)
     xa = aval(x)
-    mode = lax.canonical_mode(mode, "fill_or_drop")
+    mode = canonical_mode(mode, "fill_or_drop")
     pos = _flat_positions(xa.shape, idx, mode)
     pshape = aval(operand(pos)).shape
     values = convert(operand(values), xa.dtype)

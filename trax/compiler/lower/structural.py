@@ -12,7 +12,7 @@ import numpy as np
 from llvmlite import ir
 
 from trax.core import ShapedArray
-from trax.lax.indexing import fill_scalar
+from trax.lax.helpers import fill_scalar
 from trax.compiler.lower import elemental, scalar
 from trax.compiler.lower.elemental import SCALAR, Index, at, clamp_index
 from trax.compiler.lower.irtypes import I1, I64, const, i64, is_float, is_signed
