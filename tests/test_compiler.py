@@ -708,7 +708,6 @@ def test_large_arrays_keep_inline_math():
 def test_many_loop_modules_skip_loop_strength_reduction(monkeypatch):
     """A module with more than LSR_MAX_LOOPS loops is emitted without LLVM's
     loop strength reduction; fewer loops keep it. Results are the same."""
-    from trax.compiler import driver as C
     from trax.compiler.runtime import engine
     seen = []
     emit = engine.emit_object
@@ -718,9 +717,9 @@ def test_many_loop_modules_skip_loop_strength_reduction(monkeypatch):
     def rows(x, n):       # n row-wise reductions: a loop nest each
         return [lax.reduce_sum(lax.mul(x, float(k + 2)), (1,)) for k in range(n)]
     x = rand((7, 13), np.float32)
-    for n, reduce in ((2, True), (C.LSR_MAX_LOOPS + 1, False)):
+    for n, reduce in ((2, True), (engine.LSR_MAX_LOOPS + 1, False)):
         exe = check(lambda v: rows(v, n), x, rtol=1e-5)
-        assert exe.compiled.loops > C.LSR_MAX_LOOPS or reduce
+        assert exe.compiled.loops > engine.LSR_MAX_LOOPS or reduce
         assert seen[-1] is reduce
 
 
@@ -738,8 +737,8 @@ def test_emit_without_a_step_leaves_llvm_as_it_was(choice):
 def test_library_calling_modules_are_emitted_lean():
     """A module calling the math library is emitted without loop strength
     reduction and machine scheduling, and with the short pipeline when trax
-    vectorized it (see trax.compiler.emit_options)."""
-    from trax.compiler import driver as C
+    vectorized it (see trax.compiler.runtime.engine.emit_options)."""
+    from trax.compiler.runtime import engine
     c = check(_math_chain(6), rand((1000,), np.float32, -3, 3)).compiled
     assert c.calls_library
     assert c.emit_options() == {"o3": False, "strength_reduce": False, "schedule": False}
@@ -749,7 +748,7 @@ def test_library_calling_modules_are_emitted_lean():
     c = check(lambda v: lax.sin(v) * 2.0, rand((1000,), np.float32)).compiled
     assert not c.calls_library
     assert c.emit_options() == {"o3": True, "strength_reduce": True, "schedule": True}
-    assert C.emit_options(C.LSR_MAX_LOOPS + 1, False, False)["strength_reduce"] is False
+    assert engine.emit_options(engine.LSR_MAX_LOOPS + 1, False, False)["strength_reduce"] is False
 
 
 @pytest.mark.parametrize("form", ["sgd", "bias", "q_plus", "plus_q", "q_minus", "batched"])

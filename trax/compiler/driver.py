@@ -30,28 +30,6 @@ __all__ = ["compile_jaxpr", "Executable", "cache_stats"]
 primitives.check(registered_primitives())
 
 _loaded = {}        # entry name -> address, for code already in this process
-# LLVM's loop strength reduction searches longer the more loops a module has
-# (11 of the MLP gradient's 35 ms of machine-code generation, 31 loops) and
-# buys little in such modules, whose loops are mostly short row kernels: a
-# module with more loops than this is emitted without it (MLP gradient: code
-# generation ~33 -> ~24 ms; its run time, and softmax's and layer norm's at
-# 6-10 loops, not slower; the hessian at n=100, 6 loops, ran 16% slower without)
-LSR_MAX_LOOPS = 16
-
-
-def emit_options(n_loops, calls_library, vectorized):
-    """engine.emit_object's choices for a module of ``n_loops`` loops. One
-    that calls the math library (small arrays, many transcendentals: its
-    loops are mostly calls) is emitted without loop strength reduction and
-    the machine scheduler: the 200-op chain's machine code took ~1.5 ms less
-    (of ~11), and it, a 40000-element chain and a fused sum of 15
-    transcendentals over [200, 250] ran no slower (within noise). One whose
-    loops trax ``vectorized`` itself gets the short pipeline, not O3."""
-    return {"o3": not vectorized,
-            "strength_reduce": n_loops <= LSR_MAX_LOOPS and not calls_library,
-            "schedule": not calls_library}
-
-
 def cache_stats():
     """Counters of the compiled-code caches (a copy)."""
     return dict(cache.stats)
@@ -126,7 +104,7 @@ def _load(dkey, source, names):
     from trax.compiler.runtime import engine
     cache.stats["misses"] += 1
     ir_text, _, *facts = source()
-    obj = engine.emit_object(ir_text, **emit_options(*facts))
+    obj = engine.emit_object(ir_text, **engine.emit_options(*facts))
     cache.disk_put(dkey, obj)
     mathlib.load_for(obj)
     return engine.load_object(obj, names)

@@ -26,7 +26,7 @@ import threading
 import llvmlite
 import llvmlite.binding as llvm
 
-from trax.compiler.runtime import host, symbols
+from trax.compiler.runtime import cpu, symbols
 
 __all__ = [
     "compile_ir",
@@ -105,7 +105,7 @@ def host_info() -> dict:
 def vector_bits() -> int:
     """Width in bits of the host's widest float vector registers (512 with
     AVX-512F, 256 with AVX, else 128)."""
-    return host.vector_bits(_get().features.split(","))
+    return cpu.vector_bits(_get().features.split(","))
 
 
 def cpu_signature() -> str:
@@ -209,6 +209,28 @@ def assembly(ir_text: str, o3: bool = True, strength_reduce: bool = True,
     engine); choices as for :func:`emit_object`."""
     return _emit(ir_text, lambda tm, mod: tm.emit_assembly(mod), o3,
                  strength_reduce=strength_reduce, schedule=schedule)
+
+
+# LLVM's loop strength reduction searches longer the more loops a module has
+# (11 of the MLP gradient's 35 ms of machine-code generation, 31 loops) and
+# buys little in such modules, whose loops are mostly short row kernels: a
+# module with more loops than this is emitted without it (MLP gradient: code
+# generation ~33 -> ~24 ms; its run time, and softmax's and layer norm's at
+# 6-10 loops, not slower; the hessian at n=100, 6 loops, ran 16% slower without)
+LSR_MAX_LOOPS = 16
+
+
+def emit_options(n_loops, calls_library, vectorized):
+    """engine.emit_object's choices for a module of ``n_loops`` loops. One
+    that calls the math library (small arrays, many transcendentals: its
+    loops are mostly calls) is emitted without loop strength reduction and
+    the machine scheduler: the 200-op chain's machine code took ~1.5 ms less
+    (of ~11), and it, a 40000-element chain and a fused sum of 15
+    transcendentals over [200, 250] ran no slower (within noise). One whose
+    loops trax ``vectorized`` itself gets the short pipeline, not O3."""
+    return {"o3": not vectorized,
+            "strength_reduce": n_loops <= LSR_MAX_LOOPS and not calls_library,
+            "schedule": not calls_library}
 
 
 def emit_object(ir_text: str, o3: bool = True, strength_reduce: bool = True,

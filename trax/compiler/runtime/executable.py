@@ -79,9 +79,9 @@ class Compiled:
     vectorized = property(lambda self: self._generated(4))
 
     def emit_options(self):
-        """engine.emit_object's choices for this code (see trax.compiler.emit_options)."""
-        from trax.compiler.driver import emit_options
-        return emit_options(self.loops, self.calls_library, self.vectorized)
+        """engine.emit_object's choices for this code (see engine.emit_options)."""
+        from trax.compiler.runtime import engine
+        return engine.emit_options(self.loops, self.calls_library, self.vectorized)
 
 
 class Executable:

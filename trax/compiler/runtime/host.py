@@ -14,7 +14,7 @@ asked every time.
 import os
 import sys
 
-from trax.compiler.runtime import cache
+from trax.compiler.runtime import cache, cpu
 
 __all__ = ["fingerprint", "signature", "features", "vector_bits"]
 
@@ -79,13 +79,7 @@ def features():
     return signature().split("|")[2].split(",")
 
 
-def vector_bits(feats=None) -> int:
-    """Width in bits of the widest float vector registers of a CPU with the
-    features ``feats`` (default: the host's): 512 with AVX-512F, 256 with
-    AVX, else 128."""
-    feats = features() if feats is None else feats
-    if "+avx512f" in feats:
-        return 512
-    if "+avx" in feats:
-        return 256
-    return 128
+def vector_bits() -> int:
+    """Width in bits of the host's widest float vector registers (see
+    cpu.vector_bits)."""
+    return cpu.vector_bits(features())
