@@ -5,7 +5,8 @@ inner loop walks the reduced elements (one flat loop when the fused operand
 allows it). Float sums and products carry the ``reassoc`` flag, so LLVM
 vectorizes them with several partial accumulators. Other axis sets
 accumulate into the output buffer while walking the operand in memory order,
-which vectorizes along a kept last axis.
+which vectorizes along a kept last axis. Long float sums on either path are
+cut into blocks whose sums are combined pairwise (see BLOCK).
 """
 import numpy as np
 from llvmlite import ir
