@@ -644,6 +644,11 @@ for _name, _ref, _gen in [("reduce_sum", np.sum, A), ("reduce_max", np.max, Dist
            kw={"axes": (0, 2)})
     lax_op(_name, [A((2, 3), -9, 9)], lambda x, r=_ref: r(x, axis=1).astype(x.dtype),
            kw={"axes": (1,)}, dtypes=INTS, order=0, tag="[int]")
+# long enough for blocked float sums (reductions.BLOCK, ROW_BLOCK), with partial blocks
+for _shape, _axes in [((2, 2500), (1,)), ((1300, 2), (0,)), ((3, 40, 30), (1, 2)),
+                      ((140, 2, 3), (0, 2))]:
+    lax_op("reduce_sum", [A(_shape)], lambda x, a=_axes: np.sum(x, axis=a), kw={"axes": _axes},
+           order=1, jac=False, tag="[blocked]")
 lax_op("reduce_sum", [A((2, 0))], lambda x: np.sum(x, axis=1), kw={"axes": (1,)})
 lax_op("reduce_sum", [A((2, 0))], lambda x: np.sum(x, axis=0), kw={"axes": (0,)})
 lax_op("reduce_prod", [A((0, 2))], lambda x: np.prod(x, axis=0), kw={"axes": (0,)})
