@@ -182,3 +182,9 @@ def test_large_calls_release_the_gil_and_run_concurrently():
         t.join()
     for i, r in enumerate(results):
         np.testing.assert_allclose(r, np.tanh(np.float32(i)) * 2, rtol=1e-6)
+
+
+def test_layout_probe_finds_the_offsets_on_this_build():
+    from trax.compiler.runtime import layout
+    assert layout.ARRAYS_OK and dispatch.supported()
+    assert {float, int, bool, np.float32, np.float64} <= set(layout.SCALAR_TYPES)

@@ -39,11 +39,11 @@ from trax.core import Array
 from trax.compiler.fingerprint import FINGERPRINT
 from trax.compiler.runtime import cache, elfload, host, symbols
 from trax.compiler.lower.irtypes import I8, I8P, I32, I64, VOID, mem_type
-from trax.compiler.runtime.layout import DATA, DESCR, DIMS, FLAGS, NDIM
+from trax.compiler.runtime import layout
+from trax.compiler.runtime.layout import (C_CONTIGUOUS_ALIGNED, DATA, DESCR, DIMS, FLAGS,
+                                          METH_FASTCALL, NDIM, PYARRAY_NEW_FROM_DESCR,
+                                          SCALAR_VALUE)
 
-_C_CONTIGUOUS_ALIGNED = 0x1 | 0x100
-_SCALAR_VALUE = 16          # ob_fval of a float, obval of a NumPy scalar
-_METH_FASTCALL = 0x80
 _RELEASE_GIL_ELEMENTS = 1 << 15
 _names = itertools.count()
 
@@ -52,65 +52,19 @@ def _c_address(fn):
     return ctypes.cast(fn, ctypes.c_void_p).value
 
 
-def _read(obj, ctype, offset):
-    return ctype.from_address(id(obj) + offset).value
-
-
-def _numpy_api():
-    try:
-        from numpy._core import _multiarray_umath as m
-    except ImportError:                                   # NumPy 1.x
-        from numpy.core import _multiarray_umath as m
-    get = ctypes.pythonapi.PyCapsule_GetPointer
-    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
-    return ctypes.cast(get(m._ARRAY_API, None), ctypes.POINTER(ctypes.c_void_p))
-
-
-def _array_layout_ok():
-    a = np.zeros((3, 4), np.float32)
-    views = (a, a[:, ::2], np.zeros((), np.int8), np.zeros(0))
-    for x in views:
-        dims = ctypes.cast(_read(x, ctypes.c_void_p, DIMS), ctypes.POINTER(ctypes.c_int64))
-        if (_read(x, ctypes.c_void_p, DATA) != x.ctypes.data
-                or _read(x, ctypes.c_int32, NDIM) != x.ndim
-                or tuple(dims[i] for i in range(x.ndim)) != x.shape
-                or _read(x, ctypes.c_void_p, DESCR) != id(x.dtype)
-                or _read(x, ctypes.c_int32, FLAGS) != x.flags.num):
-            return False
-    return True
-
-
-# Scalar types read natively: type -> (ctypes type, numpy dtype of the value)
-_SCALARS = {float: (ctypes.c_double, np.float64), np.float64: (ctypes.c_double, np.float64),
-            np.float32: (ctypes.c_float, np.float32), np.int32: (ctypes.c_int32, np.int32),
-            np.int64: (ctypes.c_int64, np.int64), np.bool_: (ctypes.c_uint8, np.bool_)}
-
-
-def _scalar_types():
-    ok = {}
-    for t, (ct, dt) in _SCALARS.items():
-        if all(_read(t(v), ct, _SCALAR_VALUE) == t(v) for v in (0, 1, 3)):
-            ok[t] = dt
-    ok[int] = np.int64          # through PyLong_AsLongLongAndOverflow
-    ok[bool] = np.bool_         # by identity with True / False
-    return ok
-
-
 def _probe():
     try:
-        if ctypes.sizeof(ctypes.c_void_p) != 8 or not _array_layout_ok():
-            return None
-        return _numpy_api(), _scalar_types()
-    except Exception:           # an unexpected NumPy/CPython build: no native dispatch
+        return layout.numpy_api() if layout.ARRAYS_OK else None
+    except Exception:           # an unexpected NumPy build: no native dispatch
         return None
 
 
-_PROBED = _probe()
+_NUMPY_API = _probe()
 
 
 def supported():
     """Can native dispatchers be built in this process?"""
-    return _PROBED is not None
+    return _NUMPY_API is not None
 
 
 class Dispatcher:
@@ -200,7 +154,7 @@ def build(exe, args, avals, out_avals, out_tuple, fallback=None):
     ``out_tuple``: return the outputs as a tuple, else the single output.
     ``fallback``: a dispatcher (for other signatures) that a miss passes the
     call on to; the chain's last miss returns ``root_miss``."""
-    if _PROBED is None or (not out_tuple and len(out_avals) != 1):
+    if _NUMPY_API is None or (not out_tuple and len(out_avals) != 1):
         return None
     try:
         return _build(exe, args, avals, out_avals, out_tuple, fallback, not elfload.supported())
@@ -248,7 +202,7 @@ def _load(g):
 def _argument_data(g, args, avals):
     """Check each argument and return its data pointer (None: some argument
     is not one the dispatcher can take)."""
-    _, scalar_types = _PROBED
+    scalar_types = layout.SCALAR_TYPES
     data = []
     for i, (x, aval) in enumerate(zip(args, avals)):
         obj = g.b.load(g.b.gep(g.args, [ir.Constant(I64, i)]))
@@ -272,7 +226,7 @@ def _new_outputs(g, out_avals):
     """Allocate each output as a trax Array (NULL: free the others, fail)."""
     b = g.b
     incref = g.capi("Py_IncRef", VOID, [I8P])
-    new_array = g.extern("PyArray_NewFromDescr", _PROBED[0][94], I8P,
+    new_array = g.extern("PyArray_NewFromDescr", _NUMPY_API[PYARRAY_NEW_FROM_DESCR], I8P,
                          [I8P, I8P, I32, I64.as_pointer(), I64.as_pointer(), I8P, I32, I8P])
     outs = []
     for k, aval in enumerate(out_avals):
@@ -383,8 +337,8 @@ def _data_of_array(g, obj, typ, x, i):
         for k, n in enumerate(x.shape):
             d = b.load(b.gep(dims, [ir.Constant(I64, k)]))
             g.require(b.icmp_signed("==", d, ir.Constant(I64, n)))
-    flags = b.and_(g.field(obj, FLAGS, I32), ir.Constant(I32, _C_CONTIGUOUS_ALIGNED))
-    g.require(b.icmp_signed("==", flags, ir.Constant(I32, _C_CONTIGUOUS_ALIGNED)))
+    flags = b.and_(g.field(obj, FLAGS, I32), ir.Constant(I32, C_CONTIGUOUS_ALIGNED))
+    g.require(b.icmp_signed("==", flags, ir.Constant(I32, C_CONTIGUOUS_ALIGNED)))
     return g.field(obj, DATA, I8P)
 
 
@@ -406,7 +360,7 @@ def _data_of_scalar(g, obj, typ, t, src, dst, i):
         value = b.call(as_long, [obj, overflow])
         g.require(b.icmp_signed("==", b.load(overflow), ir.Constant(I32, 0)))
     else:
-        value = g.field(obj, _SCALAR_VALUE, mem_type(src))
+        value = g.field(obj, SCALAR_VALUE, mem_type(src))
     if dst.kind == "f" and dst.itemsize != src.itemsize:
         value = (b.fptrunc if dst.itemsize < src.itemsize else b.fpext)(value, mem_type(dst))
     elif dst.kind in "iu":
@@ -439,7 +393,7 @@ def _wrap(address, name, keep, counter, fallback):
     new.restype = ctypes.py_object
     new.argtypes = [ctypes.c_void_p, ctypes.py_object, ctypes.py_object]
     name_bytes = name.encode()
-    method = _MethodDef(name_bytes, address, _METH_FASTCALL, None)
+    method = _MethodDef(name_bytes, address, METH_FASTCALL, None)
     miss = _Miss()
     miss.keep = (method, name_bytes, keep, counter)
     d = Dispatcher()
