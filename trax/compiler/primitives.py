@@ -15,8 +15,8 @@
   ``"index"``: index arithmetic only (recomputed in every consumer);
   ``"cheap"``: about one instruction (recomputed in each consumer of a big
   array, see ``plan/fusion.py``); ``"arith"``: more than that;
-  ``"math"``: a vmath function (counted to decide whether a module calls
-  the math library, ``math/mathlib.py``); ``"loop"``: a kernel.
+  ``"math"``: a function of ``math/functions.py`` (counted to decide whether
+  a module calls the math library, ``math/mathlib.py``); ``"loop"``: a kernel.
 * ``lane_safe``: its rule computes on vectors lane by lane as on scalars, so
   ``lower/vectorize.py`` may emit it in vector form.
 * ``row_wise``: a reduction that ``plan/rows.py`` may run row by row.

@@ -3,7 +3,7 @@
 ``EMITTERS[name](b, xs, dts, out_dt, params) -> ir.Value`` computes one
 element: ``xs`` are register values (see irtypes), ``dts`` their numpy
 dtypes. Everything is branch-free, so a loop of these vectorizes;
-transcendentals go through :mod:`trax.compiler.math.vmath` (never ``llvm.exp``
+transcendentals go through :mod:`trax.compiler.math.functions` (never ``llvm.exp``
 and friends, which become scalar libm calls). Integer division and
 remainder by zero give 0, as in trax's eager implementation.
 """
@@ -14,7 +14,7 @@ from llvmlite import ir
 
 from trax.compiler import primitives
 from trax.compiler.lower import loops
-from trax.compiler.math import mathlib, vmath
+from trax.compiler.math import functions, mathlib, outline
 from trax.compiler.lower.irtypes import I1, const, declare, is_float, is_signed, reg_type
 
 EMITTERS = {}
@@ -49,9 +49,9 @@ def mangled(ty):
 
 def branchy_lanes(name, ty):
     """The lane counts with which ``name`` over ``ty`` goes through
-    ``vmath.call(..., inline=True)`` (its vector form branches, see
-    vmath.branchy), or None when inline IR is used."""
-    if not vmath.branchy(name, ty):
+    ``outline.call(..., inline=True)`` (its vector form branches, see
+    functions.branchy), or None when inline IR is used."""
+    if not functions.branchy(name, ty):
         return None
     return mathlib.lanes()[_bytes(ty)]
 
@@ -61,12 +61,12 @@ def _bytes(ty):
 
 
 def _math(b, name, args):
-    """A vmath function, computing half precision in float: inline IR; or,
+    """A math function (trax.compiler.math.functions), computing half precision in float: inline IR; or,
     when the module calls the math library (``b.library_lanes``, see
     emission.Emission), a call of the math library's
     function (see trax.compiler.math.mathlib; vector arguments call its vector
     version); or, for the functions whose vector form branches
-    (vmath.branchy), a call that is inlined after vectorization."""
+    (functions.branchy), a call that is inlined after vectorization."""
     ty = args[0].type
     if ty == ir.HalfType():
         wide = [b.fpext(a, ir.FloatType()) for a in args]
@@ -74,15 +74,15 @@ def _math(b, name, args):
     lanes = b.library_lanes
     if lanes is not None:
         if isinstance(ty, ir.VectorType):       # a loop in vector form (vectorize.py)
-            return vmath.call(b, name, args, b.math_used, lanes[_bytes(ty.element)],
-                              library=True)
+            return outline.call(b, name, args, b.math_used, lanes[_bytes(ty.element)],
+                                library=True)
         lanes = lanes[_bytes(ty)]
         loops.fold_tail(b, max(lanes))
-        return vmath.call(b, name, args, b.math_used, lanes, library=True)
+        return outline.call(b, name, args, b.math_used, lanes, library=True)
     branchy = branchy_lanes(name, ty)
     if branchy is not None:
-        return vmath.call(b, name, args, b.math_used, branchy, inline=True)
-    return vmath.emit(b, name, args)
+        return outline.call(b, name, args, b.math_used, branchy, inline=True)
+    return functions.emit(b, name, args)
 
 
 # ---------------------------------------------------------------- unary math
@@ -333,15 +333,15 @@ def _erf_inv(b, xs, dts, out_dt, p):
     dbl = ir.DoubleType()
     xd = b.fpext(x, dbl) if x.type != dbl else x
     one = ir.Constant(dbl, 1.0)
-    w = b.fneg(vmath.emit(b, "log", [b.fmul(b.fsub(one, xd), b.fadd(one, xd))]))
+    w = b.fneg(functions.emit(b, "log", [b.fmul(b.fsub(one, xd), b.fadd(one, xd))]))
     small = _horner(b, b.fsub(w, ir.Constant(dbl, 2.5)), _GILES_SMALL, dbl)
     sq = intrinsic(b, "sqrt", [w])
     large = _horner(b, b.fsub(sq, ir.Constant(dbl, 3.0)), _GILES_LARGE, dbl)
     y = b.fmul(b.select(b.fcmp_ordered("<", w, ir.Constant(dbl, 5.0)), small, large), xd)
     k = ir.Constant(dbl, 2.0 / math.sqrt(math.pi))
     for _ in range(3):
-        err = b.fsub(vmath.emit(b, "erf", [y]), xd)
-        slope = b.fmul(k, vmath.emit(b, "exp", [b.fneg(b.fmul(y, y))]))
+        err = b.fsub(functions.emit(b, "erf", [y]), xd)
+        slope = b.fmul(k, functions.emit(b, "exp", [b.fneg(b.fmul(y, y))]))
         y = b.fsub(y, b.fdiv(err, slope))
     ax = intrinsic(b, "fabs", [xd])
     inf = intrinsic(b, "copysign", [ir.Constant(dbl, math.inf), xd])
