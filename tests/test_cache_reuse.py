@@ -133,7 +133,7 @@ import sys, numpy as np, trax
 from trax.compiler.runtime import cache
 x = np.arange(6.0).reshape(2, 3)
 np.testing.assert_allclose(trax.jit(lambda a: (a * 2.0).sum(0))(x), (x * 2.0).sum(0))
-gen = ("plan.fusion", "lower.codegen", "math.vmath", "lower.reductions", "lower.linalg",
+gen = ("plan.fusion", "lower.codegen", "math.functions", "lower.reductions", "lower.linalg",
        "lower.structural")
 print(cache.stats["disk_hits"], cache.stats["misses"],
       [m for m in gen if "trax.compiler." + m in sys.modules] == list(gen),

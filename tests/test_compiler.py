@@ -551,8 +551,8 @@ def test_jit_row_group_plan():
 # ---------------------------------------------------------------- outlined math
 
 def assert_math_inline(exe):
-    """vmath is inline IR in ``exe``'s loops, or (float32 sin/cos, see
-    vmath.branchy) vector calls inlined after vectorization."""
+    """Math functions are inline IR in ``exe``'s loops, or (float32 sin/cos, see
+    functions.branchy) vector calls inlined after vectorization."""
     assert not re.search(r'call [^\n]*@"trax_vm_\w+_v\d+"', exe.as_text("llvm_optimized"))
 
 
@@ -595,7 +595,7 @@ def test_outlined_math_vectorized():
 
 @pytest.mark.parametrize("fn", [lax.sin, lax.cos, lax.exp])
 def test_branchy_math_is_inlined_after_vectorizing(fn):
-    """float32 sin/cos/exp (vmath.branchy) in a jaxpr with few
+    """float32 sin/cos/exp (functions.branchy) in a jaxpr with few
     transcendentals: the loop vectorizer's vector call is inlined, so the
     loop branches around the general path instead of calling a function
     (arguments that need it mixed with ones that do not). One vector body

@@ -8,7 +8,7 @@ import pytest
 from child import run_python
 
 from trax.compiler.runtime import elfload, engine, host
-from trax.compiler.math import mathlib, vmath
+from trax.compiler.math import functions, mathlib
 
 _CHILD = """
 import sys, hashlib, numpy as np, trax
@@ -87,6 +87,6 @@ def test_lanes_are_the_hosts_vectors():
 def test_build_all_builds_every_function(tmp_path):
     d = tmp_path / "cache"
     out = run_python("from trax.compiler.math import mathlib; print(mathlib.build_all())", d)
-    assert int(out) == 2 * (len(vmath.CANONICAL) - 1) == len(_pieces(d))   # sin+cos: one
+    assert int(out) == 2 * (len(functions.CANONICAL) - 1) == len(_pieces(d))   # sin+cos: one
     _child(d)
     assert len(_pieces(d)) == int(out)                    # nothing new to build

@@ -1,4 +1,5 @@
-"""Accuracy and special-value tests for trax.compiler.math.vmath (and the engine).
+"""Accuracy and special-value tests for the math functions (trax.compiler.math:
+functions.py, outline.py) and the engine.
 
 Each function is compiled into a loop kernel
 ``void k(T* noalias out, T* noalias in0, [T* noalias in1,] i64 n)`` and
@@ -16,7 +17,7 @@ from llvmlite import ir
 import trax
 import trax.numpy as tnp
 from trax.compiler.runtime import engine
-from trax.compiler.math import vmath
+from trax.compiler.math import functions, outline
 from benchmarks.vmath_kernels import map_kernel, map_kernel_ir
 
 # --------------------------------------------------------------- kernels
@@ -34,7 +35,7 @@ def object_kernel(fname, text, kname):
     """The kernel ``kname`` of ``text`` (vmath_kernels.map_kernel_ir), loaded
     as object code: compile_ir refuses internal names it defined before."""
     addr = engine.load_object(engine.emit_object(text), [kname])[kname]
-    return ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * (1 + vmath.ARITY[fname])),
+    return ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * (1 + functions.ARITY[fname])),
                             ctypes.c_int64)(addr)
 
 
@@ -151,10 +152,10 @@ def inputs(fname, dtype, rng):
 
 
 def reduction_edge(dtype, rng):
-    """float32 sin/cos reduce in float32 below vmath._TRIG_F32_LIMIT and in
+    """float32 sin/cos reduce in float32 below functions._TRIG_F32_LIMIT and in
     float64 above: random bit patterns below it and every value within 2000
     ulp of it, both signs."""
-    lim = np.float32(vmath._TRIG_F32_LIMIT)
+    lim = np.float32(functions._TRIG_F32_LIMIT)
     below = rng.integers(0, lim.view(np.uint32), 100000, dtype=np.uint32).view(np.float32)
     edge = (lim.view(np.int32) + np.arange(-2000, 2000, dtype=np.int32)).view(np.float32)
     x = np.concatenate([below, edge])
@@ -224,13 +225,13 @@ BOUND = {  # (float32, float64)
 }
 
 DTYPES = [np.float32, np.float64]
-UNARY = sorted(n for n in REF if vmath.ARITY[n] == 1)
-BINARY = sorted(n for n in REF if vmath.ARITY[n] == 2)
+UNARY = sorted(n for n in REF if functions.ARITY[n] == 1)
+BINARY = sorted(n for n in REF if functions.ARITY[n] == 2)
 
 
 def measure(fname, dtype, seed=0):
     rng = np.random.default_rng(seed)
-    if vmath.ARITY[fname] == 1:
+    if functions.ARITY[fname] == 1:
         x = np.concatenate([inputs(fname, dtype, rng), specials(dtype)])
         if fname in TRIG:
             x = x[~(np.abs(x) >= TRIG_LIMIT[dtype]) | ~np.isfinite(x)]
@@ -276,7 +277,7 @@ def _same(got, exp):
 def test_special_values_exact(fname, dtype):
     """At 0, -0, +-inf, nan (and pow's C99 table) results equal numpy's exactly."""
     sp = np.array([0.0, -0.0, np.inf, -np.inf, np.nan], dtype=dtype)
-    if vmath.ARITY[fname] == 1:
+    if functions.ARITY[fname] == 1:
         got = run(fname, dtype, sp)
         with np.errstate(all="ignore"):
             exp = NP[fname](sp)
@@ -366,8 +367,8 @@ def test_exp_f32_vectorizes():
     assert "x float>" in opt and "call float @exp" not in opt
     asm = engine.assembly(text)
     assert "ymm" in asm or "zmm" in asm
-    # every vmath function stays free of calls to libm: only llvm.* intrinsics
-    for f in sorted(vmath.SUPPORTED - vmath.SCALAR_LIBM):
+    # every math function stays free of calls to libm: only llvm.* intrinsics
+    for f in sorted(functions.SUPPORTED):
         for dtype in DTYPES:
             t = map_kernel_ir(f, dtype, "probe")
             for line in t.splitlines():
@@ -404,11 +405,11 @@ def test_object_roundtrip():
     assert engine.host_info()["cpu"] in sig
 
 
-# ------------------------------------------------------------ vector types / vmath.call
+# ------------------------------------------------------------ vector types / outline.call
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("fname", sorted(vmath._IMPL))
+@pytest.mark.parametrize("fname", sorted(functions._IMPL))
 def test_vector_variants_match_scalar(fname, dtype):
-    """vmath over <N x T> (the vector variants of vmath.call) gives the same
+    """A math function over <N x T> (the vector variants of outline.call) gives the same
     bits as the inline scalar IR, special values included."""
     lanes = (16, 8) if dtype == np.float32 else (8, 4)
     kern, text = map_kernel(fname, dtype, lanes)
@@ -418,7 +419,7 @@ def test_vector_variants_match_scalar(fname, dtype):
                    1, -1, 0.5, 3, 100, -100, 65535.99, 65536, -1e5, 3e7, 1e11, 1e30, -1e30],
                   dtype)
     xs = [np.concatenate([sp, rng.normal(0, 10, 1003).astype(dtype)])]
-    if vmath.ARITY[fname] == 2:
+    if functions.ARITY[fname] == 2:
         xs.append(np.concatenate([sp[::-1], rng.normal(0, 3, 1003).astype(dtype)]))
     want = _libm_beyond_2_40(fname, xs[0], run(fname, dtype, *xs))
     got = np.empty_like(want)
@@ -471,9 +472,9 @@ def _usual_arguments(fname, rng, n):
 
 
 @pytest.mark.parametrize("lanes", [(16, 8), (8,), (8, 4)])
-@pytest.mark.parametrize("fname", sorted(vmath._BRANCHY_F32))
+@pytest.mark.parametrize("fname", sorted(functions._BRANCHY_F32))
 def test_branchy_lanes_decide_alone(fname, lanes):
-    """float32 functions as vectors that branch (vmath.call(inline=True)):
+    """float32 functions as vectors that branch (outline.call(inline=True)):
     each lane gets the bits of the branch-free scalar IR whatever its
     neighbours need, with arguments that need the general path placed
     alone, in runs, at every position and nowhere."""
@@ -481,8 +482,8 @@ def test_branchy_lanes_decide_alone(fname, lanes):
     text = map_kernel_ir(fname, np.float32, kname, lanes, inline=True)
     assert "alwaysinline" in text
     kern = object_kernel(fname, text, kname)
-    assert vmath.branchy(fname, ir.FloatType())
-    assert vmath.branchy(fname, ir.DoubleType()) == (fname in vmath._BRANCHY_F64)
+    assert functions.branchy(fname, ir.FloatType())
+    assert functions.branchy(fname, ir.DoubleType()) == (fname in functions._BRANCHY_F64)
     rng = np.random.default_rng(3)
     n = 4099
     usual, rare = _usual_arguments(fname, rng, n), _rare_arguments(fname, rng, n)
@@ -522,7 +523,7 @@ def test_outlined_has_one_body(fname, lanes):
     kern = object_kernel(fname, text, kname)
     rng = np.random.default_rng(2)
     for n in (1, 3, 8, 15, 17, 33):
-        xs = [rng.normal(0, 5, n).astype(np.float32) for _ in range(vmath.ARITY[fname])]
+        xs = [rng.normal(0, 5, n).astype(np.float32) for _ in range(functions.ARITY[fname])]
         if fname == "pow":
             xs[0] = np.abs(xs[0])
         want = run(fname, np.float32, *xs)
@@ -535,7 +536,7 @@ def test_outlined_has_one_body(fname, lanes):
 def test_library_sin_and_cos_match_inline(dtype):
     """A jitted function with many sin and cos calls (outlined math) calls
     the math library's sin and cos, whose pieces each define one trig body
-    (cos through sin's, see vmath._QUADRANT_SHIFT), with the bits of sin and
+    (cos through sin's, see outline._QUADRANT_SHIFT), with the bits of sin and
     cos compiled alone."""
     rng = np.random.default_rng(4)
     x = np.concatenate([rng.normal(size=3000) * s for s in (1, 1e3, 7e4, 1e9)]
@@ -552,7 +553,7 @@ def test_library_sin_and_cos_match_inline(dtype):
     ty = ir.FloatType() if dtype == np.float32 else ir.DoubleType()
     for fname in ("sin", "cos"):
         module = ir.Module()
-        vmath.define_library(module, fname, ty, (4,))
+        outline.define_library(module, fname, ty, (4,))
         opt = engine.optimized_ir(str(module))
         assert len(re.findall(rf'define internal [^\n]*@"?trax_vm_trig_{tag}_v4', opt)) == 1
     got = lowered.compile()(x)

@@ -15,8 +15,8 @@
   ``"index"``: index arithmetic only (recomputed in every consumer);
   ``"cheap"``: about one instruction (recomputed in each consumer of a big
   array, see ``plan/fusion.py``); ``"arith"``: more than that;
-  ``"math"``: a vmath function (counted to decide whether a module calls
-  the math library, ``math/mathlib.py``); ``"loop"``: a kernel.
+  ``"math"``: a function of ``math/functions.py`` (counted to decide whether
+  a module calls the math library, ``math/mathlib.py``); ``"loop"``: a kernel.
 * ``lane_safe``: its rule computes on vectors lane by lane as on scalars, so
   ``lower/vectorize.py`` may emit it in vector form.
 * ``row_wise``: a reduction that ``plan/rows.py`` may run row by row.
@@ -50,10 +50,10 @@ FACTS = {
     **_rows("select_n eq ne lt le gt ge and or not convert_element_type",
             lowering=ELEMENTWISE, cost="cheap"),
     **_rows("sqrt floor ceil round stop_gradient", lowering=ELEMENTWISE, lane_safe=True),
-    **_rows("xor sign rsqrt is_finite rem clamp nextafter erf_inv shift_left "
+    **_rows("xor sign rsqrt is_finite rem clamp nextafter shift_left "
             "shift_right_arithmetic shift_right_logical", lowering=ELEMENTWISE),
     **_rows("exp exp2 log log1p expm1 cbrt sin cos tan asin acos atan sinh cosh tanh "
-            "asinh acosh atanh logistic erf pow atan2",
+            "asinh acosh atanh logistic erf erf_inv pow atan2",
             lowering=ELEMENTWISE, cost="math", lane_safe=True),
     **_rows("iota reshape squeeze expand_dims broadcast_in_dim transpose slice rev",
             lowering=REMAP, cost="index"),

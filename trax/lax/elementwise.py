@@ -27,34 +27,34 @@ def _k(x, v):
 
 
 def _erf_inv_np(x):
+    """erf_inv like the compiled code (trax.compiler.math.functions): Giles'
+    approximation, then Newton steps in float64 on erf(y) - |x|, or where
+    y >= 0.84375 on log(erfc(y) / (1 - |x|)) (1 - |x| is exact there)."""
     x = np.asarray(x)
-    out = np.full(x.shape, np.nan, dtype=x.dtype)
+    a = np.abs(x.astype(np.float64))
+    c = 1.0 - a
     with np.errstate(all="ignore"):
-        # Giles' single-precision-style initial guess refined by Newton steps
-        w = -np.log((1.0 - x) * (1.0 + x))
-        small = w < 5.0
-        w1 = w - 2.5
-        p1 = 2.81022636e-08
-        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-                  -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):
-            p1 = c + p1 * w1
-        w2 = np.sqrt(w) - 3.0
-        p2 = -0.000200214257
-        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-                  -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
-            p2 = c + p2 * w2
-        y = np.where(small, p1, p2) * x
-        y = y.astype(np.float64)
-        xd = x.astype(np.float64)
-        for _ in range(3):
-            err = _erf_np(y) - xd
-            y = y - err / (2.0 / math.sqrt(math.pi) * np.exp(-y * y))
-        y = np.where(np.abs(xd) == 1, np.copysign(np.inf, xd), y)
-        y = np.where(np.abs(xd) > 1, np.nan, y)
-    out[...] = y
-    return out
+        w = -np.log(c * (1.0 + a))
+        p1 = np.polyval(_GILES_SMALL, w - 2.5)
+        p2 = np.polyval(_GILES_LARGE, np.sqrt(w) - 3.0)
+        y = np.where(w < 5.0, p1, p2) * a
+        for _ in range(4 if x.dtype == np.float64 else 1):
+            slope = 2.0 / math.sqrt(math.pi) * np.exp(-y * y)
+            erfc = _erfc_vec(y)
+            y = np.where(y < 0.84375, y - (_erf_vec(y) - a) / slope,
+                         y + np.log(erfc / c) * erfc / slope)
+        y = np.where(a == 1, np.inf, y)
+        y = np.copysign(np.where(a <= 1, y, np.nan), x)
+    return y.astype(x.dtype)
 
 
+# Giles' single-precision erf_inv, highest degree first (the compiled code's
+# initial guess, trax.compiler.math.constants)
+_GILES_SMALL = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
+                0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941)
+_GILES_LARGE = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
+                0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682)
+_erfc_vec = np.vectorize(math.erfc, otypes=[np.float64])
 _erf_vec = np.vectorize(math.erf, otypes=[np.float64])
 
 

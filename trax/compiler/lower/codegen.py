@@ -21,7 +21,7 @@ from llvmlite import ir
 from trax.core import Literal, Var
 from trax.compiler import primitives
 from trax.compiler.lower import elemental, vectorize
-from trax.compiler.math import mathlib, vmath
+from trax.compiler.math import mathlib, outline
 from trax.compiler.plan import rows
 from trax.compiler.lower.elemental import Index
 from trax.compiler.lower.emission import Emission
@@ -36,10 +36,10 @@ _STACK_BYTES = 256          # temporaries up to this size live on the stack
 _ROW_STACK_BYTES = 16384    # row buffers (see rows.py) up to this size too
 _PREFETCH_MIN, _PREFETCH_MAX = 512, 65536   # rows of this many bytes are prefetched
 _PREFETCH_ROWS = 1                          # ... this many rows ahead
-# Transcendentals (vmath) are inline IR, one copy per use, unless a jaxpr has at
+# Transcendentals (math/functions.py) are inline IR, one copy per use, unless a jaxpr has at
 # least _OUTLINE_MATH of them over at most _OUTLINE_WORK elements in all: then
 # each (function, dtype) is one internal function that the loop vectorizer
-# calls (vmath.call; the loops around calls fold their tails, see
+# calls (outline.call; the loops around calls fold their tails, see
 # loops.fold_tail). That cuts compile time about 4x for long chains (LLVM
 # optimizes and emits one body instead of dozens) but makes each call site
 # ~15-20% slower (call overhead, spills), so large arrays keep inline code.
@@ -410,7 +410,7 @@ class Codegen:
             b.branch(self.fn.blocks[1])
         self._trampoline()
         self._workspace_size()
-        vmath.finish(self.module, self.b.math_used)
+        outline.finish(self.module, self.b.math_used)
         return str(self.module)
 
     def _trampoline(self):

@@ -22,4 +22,4 @@ class Emission(ir.IRBuilder):
         # bytes per element -> the math library's vector lane counts, when the
         # module calls the library (see math/mathlib.py); else None
         self.library_lanes = library_lanes
-        self.math_used = []         # vector math functions to keep alive (vmath.finish)
+        self.math_used = []         # vector math functions to keep alive (outline.finish)

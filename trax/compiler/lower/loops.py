@@ -42,7 +42,7 @@ def fold_tail(b, lanes=None):
     """Ask LLVM to vectorize the innermost loop being emitted with masked
     loads and stores for its last iteration instead of a scalar (or narrower
     vector) remainder loop: one copy of the body instead of two or three
-    (used around outlined vmath calls, see vmath.call). A hint: LLVM keeps a
+    (used around outlined math calls, see outline.call). A hint: LLVM keeps a
     remainder loop when it cannot mask the body. ``lanes``: the lane count
     of the vector versions of the call in the body; when all calls of the
     loop agree, the loop is vectorized by that many lanes without

@@ -3,18 +3,17 @@
 ``EMITTERS[name](b, xs, dts, out_dt, params) -> ir.Value`` computes one
 element: ``xs`` are register values (see irtypes), ``dts`` their numpy
 dtypes. Everything is branch-free, so a loop of these vectorizes;
-transcendentals go through :mod:`trax.compiler.math.vmath` (never ``llvm.exp``
+transcendentals go through :mod:`trax.compiler.math.functions` (never ``llvm.exp``
 and friends, which become scalar libm calls). Integer division and
 remainder by zero give 0, as in trax's eager implementation.
 """
-import math
 
 import numpy as np
 from llvmlite import ir
 
 from trax.compiler import primitives
 from trax.compiler.lower import loops
-from trax.compiler.math import mathlib, vmath
+from trax.compiler.math import functions, mathlib, outline
 from trax.compiler.lower.irtypes import I1, const, declare, is_float, is_signed, reg_type
 
 EMITTERS = {}
@@ -49,9 +48,9 @@ def mangled(ty):
 
 def branchy_lanes(name, ty):
     """The lane counts with which ``name`` over ``ty`` goes through
-    ``vmath.call(..., inline=True)`` (its vector form branches, see
-    vmath.branchy), or None when inline IR is used."""
-    if not vmath.branchy(name, ty):
+    ``outline.call(..., inline=True)`` (its vector form branches, see
+    functions.branchy), or None when inline IR is used."""
+    if not functions.branchy(name, ty):
         return None
     return mathlib.lanes()[_bytes(ty)]
 
@@ -61,12 +60,12 @@ def _bytes(ty):
 
 
 def _math(b, name, args):
-    """A vmath function, computing half precision in float: inline IR; or,
-    when the module calls the math library (``b.library_lanes``, see
-    emission.Emission), a call of the math library's
-    function (see trax.compiler.math.mathlib; vector arguments call its vector
+    """A math function (trax.compiler.math.functions), computing half
+    precision in float: inline IR; or, when the module calls the math
+    library (``b.library_lanes``, see emission.Emission), a call of the math
+    library's function (see trax.compiler.math.mathlib; vector arguments call its vector
     version); or, for the functions whose vector form branches
-    (vmath.branchy), a call that is inlined after vectorization."""
+    (functions.branchy), a call that is inlined after vectorization."""
     ty = args[0].type
     if ty == ir.HalfType():
         wide = [b.fpext(a, ir.FloatType()) for a in args]
@@ -74,15 +73,15 @@ def _math(b, name, args):
     lanes = b.library_lanes
     if lanes is not None:
         if isinstance(ty, ir.VectorType):       # a loop in vector form (vectorize.py)
-            return vmath.call(b, name, args, b.math_used, lanes[_bytes(ty.element)],
-                              library=True)
+            return outline.call(b, name, args, b.math_used, lanes[_bytes(ty.element)],
+                                library=True)
         lanes = lanes[_bytes(ty)]
         loops.fold_tail(b, max(lanes))
-        return vmath.call(b, name, args, b.math_used, lanes, library=True)
+        return outline.call(b, name, args, b.math_used, lanes, library=True)
     branchy = branchy_lanes(name, ty)
     if branchy is not None:
-        return vmath.call(b, name, args, b.math_used, branchy, inline=True)
-    return vmath.emit(b, name, args)
+        return outline.call(b, name, args, b.math_used, branchy, inline=True)
+    return functions.emit(b, name, args)
 
 
 # ---------------------------------------------------------------- unary math
@@ -309,46 +308,6 @@ def _select_n(b, xs, dts, out_dt, p):
     for k, c in enumerate(cases[1:], 1):
         out = b.select(b.icmp_signed("==", which, ir.Constant(which.type, k)), c, out)
     return out
-
-
-# ---------------------------------------------------------------- erf_inv
-
-_GILES_SMALL = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
-                0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941)
-_GILES_LARGE = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
-                0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682)
-
-
-def _horner(b, x, coeffs, ty):
-    acc = ir.Constant(ty, coeffs[0])
-    for c in coeffs[1:]:
-        acc = b.fadd(b.fmul(acc, x, flags=("contract",)), ir.Constant(ty, c), flags=("contract",))
-    return acc
-
-
-@emitter("erf_inv")
-def _erf_inv(b, xs, dts, out_dt, p):
-    """Giles' approximation refined by three Newton steps on erf, in float64."""
-    x = xs[0]
-    dbl = ir.DoubleType()
-    xd = b.fpext(x, dbl) if x.type != dbl else x
-    one = ir.Constant(dbl, 1.0)
-    w = b.fneg(vmath.emit(b, "log", [b.fmul(b.fsub(one, xd), b.fadd(one, xd))]))
-    small = _horner(b, b.fsub(w, ir.Constant(dbl, 2.5)), _GILES_SMALL, dbl)
-    sq = intrinsic(b, "sqrt", [w])
-    large = _horner(b, b.fsub(sq, ir.Constant(dbl, 3.0)), _GILES_LARGE, dbl)
-    y = b.fmul(b.select(b.fcmp_ordered("<", w, ir.Constant(dbl, 5.0)), small, large), xd)
-    k = ir.Constant(dbl, 2.0 / math.sqrt(math.pi))
-    for _ in range(3):
-        err = b.fsub(vmath.emit(b, "erf", [y]), xd)
-        slope = b.fmul(k, vmath.emit(b, "exp", [b.fneg(b.fmul(y, y))]))
-        y = b.fsub(y, b.fdiv(err, slope))
-    ax = intrinsic(b, "fabs", [xd])
-    inf = intrinsic(b, "copysign", [ir.Constant(dbl, math.inf), xd])
-    y = b.select(b.fcmp_ordered("==", ax, one), inf, y)
-    y = b.select(b.fcmp_unordered("ule", ax, one), y, ir.Constant(dbl, math.nan))
-    return b.fptrunc(y, x.type) if x.type != dbl else y
-
 
 
 # ---------------------------------------------------------------- conversion

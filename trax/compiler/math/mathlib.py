@@ -1,4 +1,4 @@
-"""The math library: vmath's functions compiled once per machine, not per jaxpr.
+"""The math library: the math functions (functions.py) compiled once per machine, not per jaxpr.
 
 A jaxpr with many transcendentals over small arrays (see codegen's
 ``_OUTLINE_MATH``) calls one function per (function, dtype) instead of
@@ -6,7 +6,7 @@ inlining it. Those functions' bodies are the same in every such module, and
 they cost LLVM more than the loops calling them: for the 200-op chain of
 sin and cos, ~6 ms of the machine code and ~3 ms of O3, and ~4 ms of IR
 generation. So the modules only declare them (``trax_lib_<name>_<f32|f64>``
-and its vector versions, see ``vmath.call(..., library=True)``), and this
+and its vector versions, see ``outline.call(..., library=True)``), and this
 module provides them: one *piece* per (function, dtype) (sin and cos share
 one, as they share their body), compiled on first need, kept in the disk
 cache (``mathlib/``, keyed like compiled jaxprs on the compiler's
@@ -37,7 +37,7 @@ def lanes():
 
 
 # Functions that share one piece: outlined sin and cos share one body
-# (vmath._shared_trig), built once for both.
+# (outline._shared_trig), built once for both.
 _PIECES = {"sin": ("sin", "cos"), "cos": ("sin", "cos")}
 
 
@@ -49,7 +49,7 @@ def load_for(obj):
 
 
 def piece(name, tag):
-    """Load the piece holding vmath function ``name`` over ``tag`` ("f32"
+    """Load the piece holding math function ``name`` over ``tag`` ("f32"
     or "f64") into the process (from the disk cache, else compiled and
     stored) and register its functions for code loaded afterwards."""
     members = _PIECES.get(name, (name,))
@@ -62,8 +62,8 @@ def piece(name, tag):
         if obj is None:
             obj = _build(members, ty, widths)
             cache.write_entry(path, obj)
-        from trax.compiler.math import vmath
-        names = [n for m in members for n in vmath.library_names(m, ty, widths)]
+        from trax.compiler.math import outline
+        names = [n for m in members for n in outline.library_names(m, ty, widths)]
         for n, address in elfload.load_or_llvm(obj, names, symbols.table).items():
             symbols.register(n, address)
         _loaded.add((members, tag))
@@ -83,17 +83,17 @@ def _build(members, ty, widths):
     """Object code defining the functions of a piece."""
     from llvmlite import ir
     from trax.compiler.runtime import engine
-    from trax.compiler.math import vmath
+    from trax.compiler.math import outline
     module = ir.Module(name="trax_mathlib")
     for name in members:
-        vmath.define_library(module, name, ty, widths)
+        outline.define_library(module, name, ty, widths)
     return engine.emit_object(str(module))
 
 
 def build_all():
     """Load (building where needed) every piece; returns how many there are."""
-    from trax.compiler.math import vmath
-    pieces = sorted({_PIECES.get(name, (name,)) for name in vmath.CANONICAL})
+    from trax.compiler.math import functions
+    pieces = sorted({_PIECES.get(name, (name,)) for name in functions.CANONICAL})
     for members in pieces:
         for tag in ("f32", "f64"):
             piece(members[0], tag)

@@ -148,7 +148,7 @@ def optimize(module_ref, o3: bool = True) -> None:
         mpm = pb.getModulePassManager()
         mpm.run(module_ref, pb)
         # the vector calls the loop vectorizer made to alwaysinline functions
-        # (vmath.call(inline=True)) are inlined only now
+        # (outline.call(inline=True)) are inlined only now
         late = llvm.create_new_module_pass_manager()
         late.add_always_inliner_pass()
         late.add_global_dead_code_eliminate_pass()
