@@ -14,7 +14,9 @@ docs/compiler.md):
     executable        the thin Python call path
 """
 import os
+import threading
 import time
+import weakref
 
 from trax.core import Literal
 from trax.compiler import blas, cache, elfload, host, mathlib, passes, symbols
@@ -24,7 +26,11 @@ from trax.compiler.executable import Compiled, Executable
 
 __all__ = ["compile_jaxpr", "Executable", "cache_stats"]
 
-_loaded = {}        # entry name -> address, for code already in this process
+# entry name -> the Compiled holding its code while anything uses it (our
+# loader's code is unmapped with the last Compiled, see elfload.Memory)
+_loaded = weakref.WeakValueDictionary()
+_llvm_loaded = {}   # entry name -> addresses of code LLVM loaded (kept for the process)
+_lock = threading.RLock()       # one thread loads a given entry; the others reuse it
 # LLVM's loop strength reduction searches longer the more loops a module has
 # (11 of the MLP gradient's 35 ms of machine-code generation, 31 loops) and
 # buys little in such modules, whose loops are mostly short row kernels: a
@@ -64,8 +70,7 @@ def compile_jaxpr(closed_jaxpr):
     key = _jaxpr_key(opt.jaxpr)
     compiled = cache.memory_get(key)
     if compiled is None:
-        compiled = _compile(opt.jaxpr, key)
-        cache.memory_put(key, compiled)
+        compiled = cache.memory_put(key, _compile(opt.jaxpr, key))
     return Executable(compiled, closed_jaxpr.in_avals, opt.consts, closed_jaxpr.out_avals)
 
 
@@ -107,13 +112,21 @@ def _compile(jaxpr, jaxpr_text):
         return (ir_text, fusion.kernel_summary(jaxpr, plan), loops.emitted(cg.module),
                 cg.calls_library, cg.vectorized)
 
-    addresses = _loaded.get(name)
-    if addresses is None:
-        addresses = _loaded[name] = _load(dkey, source, names)
-    cache.stats["compile_seconds"] += time.perf_counter() - start
-    n_args = len(jaxpr.invars) + len(jaxpr.constvars) + len(jaxpr.outvars)
-    return Compiled(addresses[name], addresses[name + "_py"], addresses[name + "_ws"],
-                    name, source, jaxpr_text, n_args)
+    with _lock:
+        compiled = _loaded.get(name)
+        if compiled is None:
+            memory = None
+            addresses = _llvm_loaded.get(name)
+            if addresses is None:
+                addresses, memory = _load(dkey, source, names)
+                if memory is None:
+                    _llvm_loaded[name] = addresses
+            n_args = len(jaxpr.invars) + len(jaxpr.constvars) + len(jaxpr.outvars)
+            compiled = _loaded[name] = Compiled(
+                addresses[name], addresses[name + "_py"], addresses[name + "_ws"],
+                name, source, jaxpr_text, n_args, memory)
+    cache.count("compile_seconds", time.perf_counter() - start)
+    return compiled
 
 
 def _product_dtypes(jaxpr):
@@ -122,20 +135,22 @@ def _product_dtypes(jaxpr):
 
 
 def _load(dkey, source, names):
-    """Native code from the disk cache (placed by our own loader where it can,
-    else by LLVM), else generated, compiled and stored. The math library's
-    pieces the code calls are loaded first (see mathlib)."""
+    """Native code from the disk cache, else generated, compiled and stored;
+    placed by our own loader where it can, else by LLVM (see
+    elfload.load_or_llvm: returns the addresses and the Memory holding the
+    code). The math library's pieces the code calls are loaded first (see
+    mathlib)."""
     from_disk = cache.disk_get(dkey)
     if from_disk is not None:
         try:
             mathlib.load_for(from_disk)
             return elfload.load_or_llvm(from_disk, names, symbols.table)
         except Exception:             # unloadable despite its checksum: recompile
-            cache.stats["disk_errors"] += 1
+            cache.count("disk_errors")
     from trax.compiler import engine
-    cache.stats["misses"] += 1
+    cache.count("misses")
     ir_text, _, *facts = source()
     obj = engine.emit_object(ir_text, **emit_options(*facts))
     cache.disk_put(dkey, obj)
     mathlib.load_for(obj)
-    return engine.load_object(obj, names)
+    return elfload.load_or_llvm(obj, names, symbols.table)

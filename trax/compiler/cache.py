@@ -2,7 +2,9 @@
 
 * In memory: optimized-jaxpr key -> :class:`~trax.compiler.executable.Compiled`
   (the jaxpr's text names every shape, dtype and literal; constants are
-  passed at run time, so their values are not part of the key).
+  passed at run time, so their values are not part of the key), for the
+  ``MEMORY_ENTRIES`` most recently used keys. A Compiled that nothing else
+  uses either is then freed with its native code.
 * On disk: object code, keyed on a hash of the optimized jaxpr's text, the
   compiler's fingerprint (see ``trax.compiler``) and the target (triple,
   CPU, features, llvmlite and LLVM versions). Entries are written atomically
@@ -21,11 +23,22 @@ and ``mathlib/``, the math library's pieces (see :mod:`trax.compiler.mathlib`).
 import hashlib
 import os
 import tempfile
+import threading
+
+from trax.lru import LRU
 
 _MAGIC = b"TRAXOBJ1"
-_memory = {}
+MEMORY_ENTRIES = 512
+_memory = LRU(MEMORY_ENTRIES)
 stats = {"memory_hits": 0, "disk_hits": 0, "misses": 0, "disk_writes": 0,
          "disk_errors": 0, "compile_seconds": 0.0}
+_stats_lock = threading.Lock()
+
+
+def count(stat, n=1):
+    """Add ``n`` to ``stats[stat]`` (threads compile at the same time)."""
+    with _stats_lock:
+        stats[stat] += n
 
 
 def digest(data):
@@ -36,12 +49,14 @@ def digest(data):
 def memory_get(key):
     hit = _memory.get(key)
     if hit is not None:
-        stats["memory_hits"] += 1
+        count("memory_hits")
     return hit
 
 
 def memory_put(key, compiled):
-    _memory[key] = compiled
+    """Store ``compiled`` under ``key`` unless another thread stored one
+    first; returns the one stored."""
+    return _memory.setdefault(key, compiled)
 
 
 def clear_memory():
@@ -79,14 +94,14 @@ def disk_get(key):
     """The object code stored under ``key``, or None (missing or corrupt)."""
     body = read_entry(_path(key))
     if body is not None:
-        stats["disk_hits"] += 1
+        count("disk_hits")
     return body
 
 
 def disk_put(key, obj):
     """Store object code atomically; failures (read-only dir, full disk) are ignored."""
     if write_entry(_path(key), obj):
-        stats["disk_writes"] += 1
+        count("disk_writes")
 
 
 def read_entry(path):
@@ -103,7 +118,7 @@ def read_entry(path):
     body = data[head:]
     if (len(data) < head or data[:len(_MAGIC)] != _MAGIC
             or digest(body) != data[len(_MAGIC):head]):
-        stats["disk_errors"] += 1
+        count("disk_errors")
         return None
     return body
 
@@ -126,5 +141,5 @@ def write_entry(path, payload):
             raise
         return True
     except OSError:
-        stats["disk_errors"] += 1
+        count("disk_errors")
         return False

@@ -42,7 +42,8 @@ class Compiled:
     taking data pointers, and ``entry_py`` taking the arrays themselves (and
     the workspace only when ``workspace_bytes`` is not 0)."""
 
-    def __init__(self, address, py_address, ws_address, name, source, jaxpr_text, n_args):
+    def __init__(self, address, py_address, ws_address, name, source, jaxpr_text, n_args,
+                 memory=None):
         self.address = address
         self.name = name
         self._source = source       # () -> (LLVM IR text, kernel summary, loop count,
@@ -56,6 +57,9 @@ class Compiled:
             self.fn = ctypes.CFUNCTYPE(None, *([ctypes.py_object] * n))(py_address)
         else:
             self.fn = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * (n_args + 1)))(address)
+        # the code stays mapped while anything can call it: this Compiled,
+        # or an Executable's or a fast path's reference to ``fn``
+        self.fn.memory = memory
 
     def take_workspace(self):
         """A workspace no running call uses (give it back after the call)."""

@@ -23,7 +23,7 @@ __all__ = ["lanes", "load_for", "piece", "build_all"]
 
 _SYMBOL = re.compile(rb"trax_lib_(\w+?)_(f32|f64)(?:_v\d+)?\0")
 _lock = threading.Lock()
-_loaded = set()          # (member names, tag) of the pieces in this process
+_loaded = {}     # (member names, tag) -> the piece's Memory (kept for the process)
 
 
 def lanes():
@@ -63,9 +63,10 @@ def piece(name, tag):
             cache.write_entry(path, obj)
         from trax.compiler import vmath
         names = [n for m in members for n in vmath.library_names(m, ty, widths)]
-        for n, address in elfload.load_or_llvm(obj, names, symbols.table).items():
+        addresses, memory = elfload.load_or_llvm(obj, names, symbols.table)
+        for n, address in addresses.items():
             symbols.register(n, address)
-        _loaded.add((members, tag))
+        _loaded[members, tag] = memory
 
 
 def _ty(tag):
