@@ -402,3 +402,20 @@ def test_python_if_on_traced_value_raises_with_location_and_hint():
     assert f"{THIS_FILE}:{f.__wrapped__.__code__.co_firstlineno + 2}" in msg
     assert "static_argnums" in msg
     assert isinstance(info.value, TypeError)
+
+
+# ----------------------------------------------------------------------------
+# closed-over arrays are constants, copied when traced (as in JAX)
+
+@pytest.mark.parametrize("layout", ["contiguous", "strided", "0-d"])
+def test_closed_over_arrays_are_snapshotted_at_trace_time(layout):
+    base = np.arange(12, dtype=np.float32)
+    c = {"contiguous": base, "strided": base[::2], "0-d": np.array(3.0, np.float32)}[layout]
+    f = trax.jit(lambda x: x * c)
+    x = np.ones(c.shape, np.float32)
+    before = x * c
+    np.testing.assert_array_equal(f(x), before)
+    c[...] = -7.0                          # the caller changes its array
+    for _ in range(3):                     # Python path, fast path, native dispatcher
+        np.testing.assert_array_equal(f(x), before)
+    np.testing.assert_array_equal(trax.make_jaxpr(lambda x: x * c)(x)(x)[0], x * c)

@@ -8,6 +8,7 @@ as in JAX's autodidax), which is why transformations nest without confusion.
 """
 import itertools
 import math
+import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -67,6 +68,7 @@ class ShapedArray:
 
 
 _array_avals = {}    # (shape, dtype) -> ShapedArray of concrete arrays (avals are immutable)
+_array_avals_lock = threading.Lock()
 
 
 def get_aval(x):
@@ -78,8 +80,9 @@ def get_aval(x):
         aval = _array_avals.get(key)
         if aval is None:
             aval = ShapedArray(x.shape, dtypes.canonicalize(x.dtype))
-            if len(_array_avals) < 4096:
-                _array_avals[key] = aval
+            with _array_avals_lock:
+                if len(_array_avals) < 4096:
+                    aval = _array_avals.setdefault(key, aval)
         return aval
     if isinstance(x, (bool, int, float)):
         if type(x) is int and not fits_int64(x):
@@ -413,40 +416,53 @@ def _as_aval_array(x, aval):
     return x.view(Array)
 
 
-trace_stack = [MainTrace(0, EvalTrace)]
-_dynamic_main = None
+class _TraceState(threading.local):
+    """Each thread's trace stack (level 0: eager evaluation) and dynamic
+    trace (the jit staging that catches every bind), as in JAX: a thread
+    tracing does not change what other threads compute."""
+
+    def __init__(self):
+        self.stack = [MainTrace(0, EvalTrace)]
+        self.dynamic = None
+
+
+thread_state = _TraceState()
 
 
 @contextmanager
 def new_main(trace_type, global_data=None):
-    """Push a transformation on the trace stack for the ``with`` block."""
-    main = MainTrace(len(trace_stack), trace_type, global_data)
-    trace_stack.append(main)
+    """Push a transformation on this thread's trace stack for the ``with`` block."""
+    stack = thread_state.stack
+    main = MainTrace(len(stack), trace_type, global_data)
+    stack.append(main)
     try:
         yield main
     finally:
-        trace_stack.pop()
+        stack.pop()
 
 
 @contextmanager
 def new_dynamic(main):
     """Make ``main`` catch every bind, even on constants (staging for jit)."""
-    global _dynamic_main
-    prev, _dynamic_main = _dynamic_main, main
+    state = thread_state
+    prev, state.dynamic = state.dynamic, main
     try:
         yield
     finally:
-        _dynamic_main = prev
+        state.dynamic = prev
 
 
 def find_top_trace(xs):
-    top = trace_stack[0]
+    state = thread_state
+    stack = state.stack
+    top = stack[0]
     for x in xs:
         if isinstance(x, Tracer) and x._trace.main.level > top.level:
             top = x._trace.main
-    if _dynamic_main is not None and _dynamic_main.level > top.level:
-        top = _dynamic_main
-    if top.level >= len(trace_stack) or trace_stack[top.level] is not top:
+    dynamic = state.dynamic
+    if dynamic is not None and dynamic.level > top.level:
+        top = dynamic
+    if top.level >= len(stack) or stack[top.level] is not top:
         raise _leaked_error(next(x for x in xs if isinstance(x, Tracer) and
                                  x._trace.main is top))
     return top.trace_type(top)
@@ -468,7 +484,8 @@ def full_raise(trace, val):
     level = trace.main.level
     if main is trace.main:
         return val
-    if main.level >= len(trace_stack) or trace_stack[main.level] is not main:
+    stack = thread_state.stack
+    if main.level >= len(stack) or stack[main.level] is not main:
         raise _leaked_error(val)
     if main.level < level:
         return trace.lift(val)

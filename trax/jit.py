@@ -9,6 +9,8 @@ and ``jit(grad(f))`` all compose, and a jit inside a jit shows in
 ``make_jaxpr`` as one equation (the compiler inlines it).
 """
 import functools
+import threading
+from collections import deque
 from contextlib import contextmanager
 
 import numpy as np
@@ -18,6 +20,7 @@ from trax.core import get_aval
 from trax.interpreters import ad
 from trax.interpreters import jaxpr_transforms as jt
 from trax.interpreters import partial_eval as pe
+from trax.lru import LRU
 from trax.tree_util import tree_flatten, tree_unflatten
 
 # ----------------------------------------------------------------------------
@@ -33,17 +36,16 @@ pjit_p = core.Primitive("pjit", multiple_results=True)
 pjit_p.impl = lambda *args, jaxpr, name: _executable(jaxpr)(*args)
 pjit_p.abstract_eval = lambda *avals, jaxpr, name: list(jaxpr.out_avals)
 
-_memo = {}
+_memo = LRU(1024)    # (kind, id(jaxpr), extra) -> (jaxpr, its transformed jaxpr)
 
 
 def _memoized(kind, closed, extra, make):
+    # an entry keeps its jaxpr alive, so no other jaxpr has its id meanwhile
     key = (kind, id(closed), extra)
     hit = _memo.get(key)
-    if hit is not None and hit[0] is closed:
+    if hit is not None:
         return hit[1]
-    out = make()
-    _memo[key] = (closed, out)
-    return out
+    return _memo.setdefault(key, (closed, make()))[1]
 
 
 def _pjit_jvp(primals, tangents, jaxpr, name):
@@ -102,22 +104,22 @@ pjit_p.transpose = _pjit_transpose
 # ----------------------------------------------------------------------------
 # the jit API
 
-_disabled = False
+class _Config(threading.local):
+    disabled = False         # disable_jit, per thread (like JAX's config contexts)
 
 
-def _jit_disabled():
-    return _disabled
+_config = _Config()
 
 
 @contextmanager
 def disable_jit(disable=True):
-    """Run jitted functions as plain Python (eagerly) inside the block."""
-    global _disabled
-    prev, _disabled = _disabled, disable
+    """Run jitted functions as plain Python (eagerly) inside the block (in
+    this thread; other threads keep their own setting)."""
+    prev, _config.disabled = _config.disabled, disable
     try:
         yield
     finally:
-        _disabled = prev
+        _config.disabled = prev
 
 
 def _signature(leaves):
@@ -148,16 +150,20 @@ class Jitted:
         self.fun = fun
         self.static_argnums, self.static_argnames = _both_static_forms(
             fun, static_argnums, static_argnames)
-        self._cache = {}
+        # the caches may be used by many threads at once; counters, the
+        # last key and the native dispatcher change under this lock
+        self._lock = threading.RLock()
+        self._cache = LRU(MAX_SIGNATURES)
         # quick signature of plain array/scalar arguments -> compiled code;
         # static arguments always take the general path
-        self._fast = None if (static_argnums or static_argnames) else {}
+        self._fast = None if (static_argnums or static_argnames) else LRU(MAX_SIGNATURES)
         self._last_key = None
         self.hits = self.misses = 0
-        self.miss_reasons = []
+        self.miss_reasons = deque(maxlen=MISS_REASONS)
         # one signature's calls run through a native dispatcher (see
-        # compiler/dispatch.py) once they reach the fast path
-        self._native = self._native_miss = self._dispatcher = None
+        # compiler/dispatch.py) once they reach the fast path:
+        # _native is (its function, what it returns on a miss)
+        self._native = self._dispatcher = None
         self._native_tried = set()
         self._native_hits = 0
 
@@ -227,27 +233,34 @@ class Jitted:
         key = (in_tree, _signature(leaves), static)
         entry = self._cache.get(key)
         if entry is None:
-            self.misses += 1
-            if self._last_key is not None:
-                self.miss_reasons.append(_explain(self._last_key, key))
+            # traced without the lock: the function may call other jitted
+            # functions (or this one), in this thread or others
             entry = self._trace(args, kwargs, static, static_nums, leaves, in_tree)
-            self._cache[key] = entry
+            entry = self._cache.setdefault(key, entry)
+            with self._lock:
+                self.misses += 1
+                if self._last_key is not None:
+                    self.miss_reasons.append(_explain(self._last_key, key))
+                self._last_key = key
         else:
-            self.hits += 1
-        self._last_key = key
+            with self._lock:
+                self.hits += 1
+                self._last_key = key
         return entry, leaves
 
     def __call__(self, *args, **kwargs):
         native = self._native
-        if native is not None and not kwargs and not _disabled and core._dynamic_main is None:
-            out = native(*args)
-            if out is not self._native_miss:
+        if native is not None and not kwargs and not _config.disabled \
+                and core.thread_state.dynamic is None:
+            out = native[0](*args)
+            if out is not native[1]:
                 return out
-        if not kwargs and self._fast is not None and core._dynamic_main is None:
+        if not kwargs and self._fast is not None and core.thread_state.dynamic is None:
             key, leaves = _quick_key(args)
             hit = self._fast.get(key)
-            if hit is not None and not _disabled:
-                self.hits += 1
+            if hit is not None and not _config.disabled:
+                with self._lock:
+                    self.hits += 1
                 if leaves is args and key not in self._native_tried \
                         and len(self._native_tried) < _NATIVE_MAX:
                     self._go_native(key, args, hit[3])
@@ -259,21 +272,24 @@ class Jitted:
         """Build the native dispatcher for this signature (on its first
         repeated call, so one-off calls do not pay the ~2 ms it takes)."""
         from trax.compiler.runtime import dispatch
-        self._native_tried.add(key)
-        out_tuple = None if entry.out_tree == _LEAF else \
-            entry.out_tree == tree_flatten(tuple(entry.jaxpr.out_avals))[1] or None
-        if out_tuple is None and entry.out_tree != _LEAF:
-            return
-        d = dispatch.build(entry.executable, args, entry.jaxpr.in_avals,
-                           entry.jaxpr.out_avals, bool(out_tuple), self._dispatcher)
-        if d is not None:
-            self._dispatcher, self._native, self._native_miss = d, d.fn, d.root_miss
+        with self._lock:
+            if key in self._native_tried:       # another thread was first
+                return
+            self._native_tried.add(key)
+            out_tuple = None if entry.out_tree == _LEAF else \
+                entry.out_tree == tree_flatten(tuple(entry.jaxpr.out_avals))[1] or None
+            if out_tuple is None and entry.out_tree != _LEAF:
+                return
+            d = dispatch.build(entry.executable, args, entry.jaxpr.in_avals,
+                               entry.jaxpr.out_avals, bool(out_tuple), self._dispatcher)
+            if d is not None:
+                self._dispatcher, self._native = d, (d.fn, d.root_miss)
 
     def _call(self, args, kwargs):
-        if _jit_disabled():
+        if _config.disabled:
             return self.fun(*args, **kwargs)
         entry, leaves = self._lookup(args, kwargs)
-        if any(isinstance(x, core.Tracer) for x in leaves) or core._dynamic_main is not None:
+        if any(isinstance(x, core.Tracer) for x in leaves) or core.thread_state.dynamic is not None:
             outs = pjit_p.bind(*leaves, jaxpr=entry.jaxpr, name=self.__name__)
         else:
             if entry.executable is None:
@@ -310,7 +326,7 @@ class Jitted:
             call = fast if single_leaf or len(entry.jaxpr.out_avals) != 1 else \
                 (lambda *a: [fast(*a)])
         # the entry returns the output itself for a single leaf, else a list
-        self._fast[key] = (call, single_leaf, entry.out_tree, entry)
+        self._fast.setdefault(key, (call, single_leaf, entry.out_tree, entry))
 
     def lower(self, *args, **kwargs):
         """Trace for these arguments; ``.as_text()`` / ``.compile()`` show and
@@ -319,22 +335,25 @@ class Jitted:
         return Lowered(self, entry)
 
     def cache_info(self):
-        """Hits, misses and why each retrace happened."""
-        return {"hits": self.hits + self._native_calls(), "misses": self.misses,
-                "entries": len(self._cache),
-                "miss_reasons": list(self.miss_reasons)}
+        """Hits, misses and why the last retraces happened (at most
+        ``MISS_REASONS``)."""
+        with self._lock:
+            return {"hits": self.hits + self._native_calls(), "misses": self.misses,
+                    "entries": len(self._cache),
+                    "miss_reasons": list(self.miss_reasons)}
 
     def _native_calls(self):
         return self._native_hits + (self._dispatcher.calls if self._dispatcher else 0)
 
     def clear_cache(self):
-        self._cache.clear()
-        if self._fast is not None:
-            self._fast.clear()
-        self._last_key = None
-        self._native_hits = self._native_calls()
-        self._native = self._native_miss = self._dispatcher = None
-        self._native_tried.clear()
+        with self._lock:
+            self._cache.clear()
+            if self._fast is not None:
+                self._fast.clear()
+            self._last_key = None
+            self._native_hits = self._native_calls()
+            self._native = self._dispatcher = None
+            self._native_tried.clear()
 
 
 class Lowered:
@@ -422,6 +441,10 @@ def _converting(call, scalars):
 
 
 _NATIVE_MAX = 8         # signatures per jitted function with a native dispatcher
+# signatures a jitted function keeps compiled: the least recently used one is
+# dropped (its code freed once nothing calls it) and retraced if it comes back
+MAX_SIGNATURES = 256
+MISS_REASONS = 32       # why the last retraces happened, kept for cache_info
 
 
 def _array_sig(a):

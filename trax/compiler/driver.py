@@ -1,27 +1,22 @@
-"""jit's backend: jaxpr -> native code through LLVM.
+"""Runs the compiler's stages for one jaxpr, through its caches.
 
-``compile_jaxpr(closed_jaxpr) -> Executable`` is the entry point (see
-docs/compiler.md):
-
-    passes.simplify   inline calls, fold constants, identities, CSE, DCE
-    fusion.plan       which values are materialized, which fuse into loops
-    codegen           one LLVM function with every kernel (elemental rules in
-                      elemental.py, kernel rules in reductions.py, linalg.py, ...)
-    engine            O3 + vectorization for the host CPU; object code
-    cache             in-memory and on-disk caches of compiled code
-    elfload, host     disk-cache hits without LLVM (our own object loader;
-                      LLVM's host description remembered on disk)
-    executable        the thin Python call path
+``compile_jaxpr(closed_jaxpr) -> Executable``: passes.simplify, then the
+in-memory cache (keyed on the optimized jaxpr's text), then the disk cache
+(keyed on that text, the target and the compiler's fingerprint), and only
+on a miss plan.fusion -> lower.codegen -> runtime.engine (LLVM) -> object
+code, which runtime.elfload places in the process (see docs/compiler.md).
 """
+import threading
 import time
+import weakref
 
 from trax.core import Literal, registered_primitives
+from trax.compiler import primitives
 from trax.compiler.fingerprint import FINGERPRINT
-from trax.compiler.runtime import blas, cache, elfload, host, symbols
 from trax.compiler.math import mathlib
 from trax.compiler.passes.simplify import simplify
-from trax.compiler.runtime.executable import Compiled, Executable
-from trax.compiler import primitives
+from trax.compiler.runtime import blas, cache, elfload, host, symbols
+from trax.compiler.runtime.executable import Executable, NativeCode, Source
 # the LLVM engine, fusion, codegen and the kernel rules are imported by the
 # first compilation that misses the disk cache: a cache hit never needs them
 
@@ -29,7 +24,13 @@ __all__ = ["compile_jaxpr", "Executable", "cache_stats"]
 
 primitives.check(registered_primitives())
 
-_loaded = {}        # entry name -> address, for code already in this process
+# entry name -> the NativeCode holding its code while anything uses it (our
+# loader's code is unmapped with the last user, see elfload.Memory)
+_loaded = weakref.WeakValueDictionary()
+_llvm_loaded = {}   # entry name -> addresses of code LLVM loaded (kept for the process)
+_lock = threading.RLock()       # one thread loads a given entry; the others reuse it
+
+
 def cache_stats():
     """Counters of the compiled-code caches (a copy)."""
     return dict(cache.stats)
@@ -45,11 +46,10 @@ def compile_jaxpr(closed_jaxpr):
     """Compile a ClosedJaxpr to an :class:`Executable`."""
     opt = simplify(closed_jaxpr)
     key = _jaxpr_key(opt.jaxpr)
-    compiled = cache.memory_get(key)
-    if compiled is None:
-        compiled = _compile(opt.jaxpr, key)
-        cache.memory_put(key, compiled)
-    return Executable(compiled, closed_jaxpr.in_avals, opt.consts, closed_jaxpr.out_avals)
+    native = cache.memory_get(key)
+    if native is None:
+        native = cache.memory_put(key, _compile(opt.jaxpr, key))
+    return Executable(native, closed_jaxpr.in_avals, opt.consts, closed_jaxpr.out_avals)
 
 
 def _compile(jaxpr, jaxpr_text):
@@ -73,16 +73,24 @@ def _compile(jaxpr, jaxpr_text):
         ir_text = cg.generate(plan, kernels)
         ir_text = ir_text.replace(f'@"{ENTRY}"', f'@"{name}"').replace(
             f'@"{ENTRY}_py"', f'@"{name}_py"').replace(f'@"{ENTRY}_ws"', f'@"{name}_ws"')
-        return (ir_text, fusion.kernel_summary(jaxpr, plan), cg.b.loop_count,
-                cg.calls_library, cg.vectorized)
+        return Source(ir_text, fusion.kernel_summary(jaxpr, plan), cg.b.loop_count,
+                      cg.calls_library, cg.vectorized)
 
-    addresses = _loaded.get(name)
-    if addresses is None:
-        addresses = _loaded[name] = _load(dkey, source, names)
-    cache.stats["compile_seconds"] += time.perf_counter() - start
-    n_args = len(jaxpr.invars) + len(jaxpr.constvars) + len(jaxpr.outvars)
-    return Compiled(addresses[name], addresses[name + "_py"], addresses[name + "_ws"],
-                    name, source, jaxpr_text, n_args)
+    with _lock:
+        native = _loaded.get(name)
+        if native is None:
+            memory = None
+            addresses = _llvm_loaded.get(name)
+            if addresses is None:
+                addresses, memory = _load(dkey, source, names)
+                if memory is None:
+                    _llvm_loaded[name] = addresses
+            n_args = len(jaxpr.invars) + len(jaxpr.constvars) + len(jaxpr.outvars)
+            native = _loaded[name] = NativeCode(
+                addresses[name], addresses[name + "_py"], addresses[name + "_ws"],
+                name, source, jaxpr_text, n_args, memory)
+    cache.count("compile_seconds", time.perf_counter() - start)
+    return native
 
 
 def _product_dtypes(jaxpr):
@@ -91,20 +99,19 @@ def _product_dtypes(jaxpr):
 
 
 def _load(dkey, source, names):
-    """Native code from the disk cache (placed by our own loader where it can,
-    else by LLVM), else generated, compiled and stored. The math library's
-    pieces the code calls are loaded first (see mathlib)."""
-    from_disk = cache.disk_get(dkey)
-    if from_disk is not None:
-        try:
-            mathlib.load_for(from_disk)
-            return elfload.load_or_llvm(from_disk, names, symbols.table)
-        except Exception:             # unloadable despite its checksum: recompile
-            cache.stats["disk_errors"] += 1
-    from trax.compiler.runtime import engine
-    cache.stats["misses"] += 1
-    ir_text, _, *facts = source()
-    obj = engine.emit_object(ir_text, **engine.emit_options(*facts))
-    cache.disk_put(dkey, obj)
-    mathlib.load_for(obj)
-    return engine.load_object(obj, names)
+    """``(addresses, Memory)`` of the native code: object code from the disk
+    cache, else generated, compiled and stored; placed by our own loader
+    where it can, else by LLVM (then Memory is None, see
+    elfload.load_or_llvm). The math library's pieces it calls are loaded
+    first (see mathlib)."""
+    def build():
+        from trax.compiler.runtime import engine
+        src = source()
+        return engine.emit_object(src.ir_text, **engine.emit_options(
+            src.loops, src.calls_library, src.vectorized))
+
+    def load(obj):
+        mathlib.load_for(obj)
+        return elfload.load_or_llvm(obj, names, symbols.table)
+
+    return cache.through(cache.compiled_path(dkey), build, load, counted=True)

@@ -62,7 +62,9 @@ class JaxprBuilder:
 
     def add_const(self, tracer, val):
         var = self.new_var(tracer)
-        self.constvals[var] = val
+        # an array is copied as traced (as JAX does): later changes to the
+        # caller's array do not change what the jaxpr computes
+        self.constvals[var] = val.copy() if isinstance(val, np.ndarray) else val
         self.const_tracers[id(val)] = tracer
         self.keepalive.append(val)
 

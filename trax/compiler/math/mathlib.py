@@ -24,7 +24,7 @@ __all__ = ["lanes", "load_for", "piece", "build_all"]
 
 _SYMBOL = re.compile(rb"trax_lib_(\w+?)_(f32|f64)(?:_v\d+)?\0")
 _lock = threading.Lock()
-_loaded = set()          # (member names, tag) of the pieces in this process
+_loaded = {}     # (member names, tag) -> the piece's Memory (kept for the process)
 
 
 def lanes():
@@ -57,16 +57,15 @@ def piece(name, tag):
         if (members, tag) in _loaded:
             return
         ty, widths = _ty(tag), lanes()[8 if tag == "f64" else 4]
-        path = cache.entry_path("mathlib", _key(members, tag) + ".o")
-        obj = cache.read_entry(path)
-        if obj is None:
-            obj = _build(members, ty, widths)
-            cache.write_entry(path, obj)
         from trax.compiler.math import outline
         names = [n for m in members for n in outline.library_names(m, ty, widths)]
-        for n, address in elfload.load_or_llvm(obj, names, symbols.table).items():
+        addresses, memory = cache.through(
+            cache.entry_path("mathlib", _key(members, tag) + ".o"),
+            lambda: _build(members, ty, widths),
+            lambda obj: elfload.load_or_llvm(obj, names, symbols.table))
+        for n, address in addresses.items():
             symbols.register(n, address)
-        _loaded.add((members, tag))
+        _loaded[members, tag] = memory
 
 
 def _ty(tag):

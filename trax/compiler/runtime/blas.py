@@ -12,6 +12,7 @@ import ctypes
 import fnmatch
 import hashlib
 import os
+import threading
 
 import numpy as np
 
@@ -27,6 +28,7 @@ _CANDIDATES = [     # (library glob relative to numpy's site dir, symbol format,
     ("numpy/.dylibs/libscipy_openblas64_*.dylib", "scipy_cblas_{}gemm64_", 64),
 ]
 _found = {}
+_lock = threading.RLock()      # one thread probes (and loads a library) at a time
 
 
 def _libraries():
@@ -70,9 +72,10 @@ def gemm(dtype):
     if dt not in (np.float32, np.float64) or os.environ.get("TRAX_DISABLE_BLAS") == "1":
         return None
     letter = "s" if dt == np.float32 else "d"
-    if letter not in _found:
-        _found[letter] = _probe(letter)
-    return _found[letter]
+    with _lock:
+        if letter not in _found:
+            _found[letter] = _probe(letter)
+        return _found[letter]
 
 
 _AVX512 = ("+avx512f", "+avx512bw", "+avx512dq", "+avx512vl")

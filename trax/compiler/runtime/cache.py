@@ -1,8 +1,10 @@
 """The compiled-code caches: in memory and on disk.
 
-* In memory: optimized-jaxpr key -> :class:`~trax.compiler.runtime.executable.Compiled`
+* In memory: optimized-jaxpr key -> :class:`~trax.compiler.runtime.executable.NativeCode`
   (the jaxpr's text names every shape, dtype and literal; constants are
-  passed at run time, so their values are not part of the key).
+  passed at run time, so their values are not part of the key), for the
+  ``MEMORY_ENTRIES`` most recently used keys. A NativeCode that nothing else
+  uses either is then freed with its native code.
 * On disk: object code, keyed on a hash of the optimized jaxpr's text, the
   compiler's fingerprint (see ``trax.compiler``) and the target (triple,
   CPU, features, llvmlite and LLVM versions). Entries are written atomically
@@ -24,11 +26,22 @@ import hashlib
 import os
 import stat
 import tempfile
+import threading
+
+from trax.lru import LRU
 
 _MAGIC = b"TRAXOBJ1"
-_memory = {}
+MEMORY_ENTRIES = 512
+_memory = LRU(MEMORY_ENTRIES)
 stats = {"memory_hits": 0, "disk_hits": 0, "misses": 0, "disk_writes": 0,
          "disk_errors": 0, "compile_seconds": 0.0}
+_stats_lock = threading.Lock()
+
+
+def count(stat, n=1):
+    """Add ``n`` to ``stats[stat]`` (threads compile at the same time)."""
+    with _stats_lock:
+        stats[stat] += n
 
 
 def digest(data):
@@ -39,12 +52,14 @@ def digest(data):
 def memory_get(key):
     hit = _memory.get(key)
     if hit is not None:
-        stats["memory_hits"] += 1
+        count("memory_hits")
     return hit
 
 
 def memory_put(key, compiled):
-    _memory[key] = compiled
+    """Store ``compiled`` under ``key`` unless another thread stored one
+    first; returns the one stored."""
+    return _memory.setdefault(key, compiled)
 
 
 def clear_memory():
@@ -74,22 +89,34 @@ def entry_path(subdir, name):
     return None if d is None else os.path.join(d, subdir, name)
 
 
-def _path(key):
+def compiled_path(key):
+    """Where the object code of compiled jaxprs under ``key`` is kept (None:
+    no disk cache)."""
     return entry_path(key[:2], key + ".o")
 
 
-def disk_get(key):
-    """The object code stored under ``key``, or None (missing or corrupt)."""
-    body = read_entry(_path(key))
-    if body is not None:
-        stats["disk_hits"] += 1
-    return body
-
-
-def disk_put(key, obj):
-    """Store object code atomically; failures (read-only dir, full disk) are ignored."""
-    if write_entry(_path(key), obj):
-        stats["disk_writes"] += 1
+def through(path, build, load, counted=False):
+    """The one recipe of everything trax keeps on disk: read the entry at
+    ``path``, else ``build()`` its payload and write it; then return
+    ``load(payload)``. An entry that fails to load despite its checksum
+    counts in ``disk_errors`` and is rebuilt. With ``counted`` (compiled
+    code), hits, misses and writes count in :data:`stats`."""
+    payload = read_entry(path)
+    if payload is not None:
+        try:
+            result = load(payload)
+        except Exception:
+            count("disk_errors")
+        else:
+            if counted:
+                count("disk_hits")
+            return result
+    if counted:
+        count("misses")
+    payload = build()
+    if write_entry(path, payload) and counted:
+        count("disk_writes")
+    return load(payload)
 
 
 def read_entry(path):
@@ -104,13 +131,13 @@ def read_entry(path):
         with f:
             data = f.read()
     except OSError:
-        stats["disk_errors"] += 1
+        count("disk_errors")
         return None
     head = len(_MAGIC) + 32
     body = data[head:]
     if (len(data) < head or data[:len(_MAGIC)] != _MAGIC
             or digest(body) != data[len(_MAGIC):head]):
-        stats["disk_errors"] += 1
+        count("disk_errors")
         return None
     return body
 
@@ -128,7 +155,7 @@ def open_regular(path):
         fd = os.open(path, flags)
     except OSError as e:
         if e.errno != errno.ENOENT:
-            stats["disk_errors"] += 1
+            count("disk_errors")
         return None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -136,7 +163,7 @@ def open_regular(path):
         return os.fdopen(fd, "rb")
     except OSError:
         os.close(fd)
-        stats["disk_errors"] += 1
+        count("disk_errors")
         return None
 
 
@@ -158,5 +185,5 @@ def write_entry(path, payload):
             raise
         return True
     except OSError:
-        stats["disk_errors"] += 1
+        count("disk_errors")
         return False

@@ -31,6 +31,7 @@ the dispatcher is simply not built when they differ.
 """
 import ctypes
 import itertools
+import sys
 
 import numpy as np
 from llvmlite import ir
@@ -53,6 +54,9 @@ def _c_address(fn):
 
 
 def _probe():
+    # the dispatcher's counter and workspace flag rely on the GIL
+    if not getattr(sys, "_is_gil_enabled", lambda: True)():
+        return None
     try:
         return layout.numpy_api() if layout.ARRAYS_OK else None
     except Exception:           # an unexpected NumPy build: no native dispatch
@@ -168,35 +172,39 @@ def _build(exe, args, avals, out_avals, out_tuple, fallback, unique):
     data = _argument_data(g, args, avals)
     if data is None:
         return None
+    outs = _new_outputs(g, out_avals)
+    workspace = _call_entry(g, exe, data, outs, list(avals) + list(out_avals))
+    # counted once the call is served (a busy workspace is a miss, counted
+    # by the Python path that serves it)
     counter = ctypes.c_int64(0)
     cp = g.ptr("counter", ctypes.addressof(counter), I64)
     g.b.store(g.b.add(g.b.load(cp), ir.Constant(I64, 1)), cp)
-    outs = _new_outputs(g, out_avals)
-    workspace = _call_entry(g, exe, data, outs, list(avals) + list(out_avals))
     _return(g, outs, out_tuple)
     _miss(g, fallback)
-    address = _load(g)
+    address, memory = _load(g)
     keep = (exe, fallback, [x.dtype for x in args if isinstance(x, np.ndarray)],
-            [np.dtype(a.dtype) for a in out_avals], workspace)
+            [np.dtype(a.dtype) for a in out_avals], workspace, memory)
     return _wrap(address, g.fn.name, keep, counter, fallback)
 
 
 def _load(g):
-    """The address of the dispatcher built by ``g``: compiled into the LLVM
-    engine, or placed by our loader from object code that the disk cache
-    keeps under the IR's text."""
+    """The address of the dispatcher built by ``g`` and the Memory holding
+    it: compiled into the LLVM engine (no Memory: kept for the process), or
+    placed by our loader from object code that the disk cache keeps under
+    the IR's text."""
     text = g.finish()
     if g.unique:
         from trax.compiler.runtime import engine
-        return engine.compile_ir(text, [g.fn.name])[g.fn.name]
+        return engine.compile_ir(text, [g.fn.name])[g.fn.name], None
     key = cache.disk_key(f"{FINGERPRINT}\n{text}", host.signature())
-    path = cache.entry_path("dispatch", key)
-    obj = cache.read_entry(path)
-    if obj is None:
+
+    def build():
         from trax.compiler.runtime import engine
-        obj = engine.emit_object(text)
-        cache.write_entry(path, obj)
-    return elfload.load(obj, [g.fn.name], g.bindings)[g.fn.name]
+        return engine.emit_object(text)
+
+    addresses, memory = cache.through(cache.entry_path("dispatch", key), build,
+                                      lambda obj: elfload.load(obj, [g.fn.name], g.bindings))
+    return addresses[g.fn.name], memory
 
 
 def _argument_data(g, args, avals):

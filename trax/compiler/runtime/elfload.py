@@ -10,15 +10,17 @@ against symbols of the object or of the process. Anything else raises
 :class:`UnsupportedObject` and the caller falls back to llvmlite.
 
 Code goes to read-only executable pages, constants to read-only pages and
-writable data to read-write pages of one anonymous mapping, which is never
-unmapped (like MCJIT's, loaded code lives as long as the process).
+writable data to read-write pages of one anonymous mapping, owned by a
+:class:`Memory` object: it is unmapped when that object is garbage
+collected, so whatever may still call the code must hold it.
 """
 import ctypes
 import os
 import struct
 import sys
+import threading
 
-__all__ = ["UnsupportedObject", "supported", "load", "load_or_llvm"]
+__all__ = ["UnsupportedObject", "Memory", "supported", "load", "load_or_llvm", "live"]
 
 _SHT_PROGBITS, _SHT_SYMTAB, _SHT_RELA, _SHT_NOBITS, _SHT_REL = 1, 2, 4, 8, 9
 _SHT_X86_64_UNWIND = 0x70000001
@@ -60,6 +62,34 @@ def _c():
         lib.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
         _libc = lib
     return _libc
+
+
+class Memory:
+    """The pages of one loaded object, unmapped when this is collected."""
+    __slots__ = ("base", "size")
+
+    def __init__(self, base, size):
+        self.base, self.size = base, size
+        _count(1)
+
+    def __del__(self):
+        if _libc is not None:           # (not at interpreter exit)
+            _libc.munmap(self.base, self.size)
+            _count(-1)
+
+
+_live = [0]
+_live_lock = threading.Lock()
+
+
+def _count(n):
+    with _live_lock:
+        _live[0] += n
+
+
+def live():
+    """How many loaded objects are mapped now."""
+    return _live[0]
 
 
 def _process_symbol(name):
@@ -113,9 +143,10 @@ def _layout(sections):
 
 
 def load(data, names, externals):
-    """Map the object ``data`` into memory and return ``{name: address}``
-    for the functions ``names``. Undefined symbols resolve through
-    ``externals`` (name -> address), then the process (libc & co.)."""
+    """Map the object ``data`` into memory and return ``({name: address}
+    for the functions ``names``, its Memory)``: the code stays mapped while
+    the Memory is alive. Undefined symbols resolve through ``externals``
+    (name -> address), then the process (libc & co.)."""
     data = bytes(data)
     sections = _sections(data)
     offsets, parts, total = _layout(sections)
@@ -129,24 +160,22 @@ def load(data, names, externals):
                       -1, 0)
     if base in (None, ctypes.c_void_p(-1).value):
         raise UnsupportedObject("mmap failed")
-    try:
-        return _place(data, sections, symtabs[0], offsets, parts, base, total, names,
-                      externals)
-    except BaseException:
-        _c().munmap(base, total)
-        raise
+    memory = Memory(base, total)        # unmapped on failure, when dropped
+    return _place(data, sections, symtabs[0], offsets, parts, base, total, names,
+                  externals), memory
 
 
 def load_or_llvm(data, names, externals):
     """:func:`load` where this loader can, else LLVM's (which resolves
-    through :mod:`~trax.compiler.runtime.symbols`, like ``externals`` here)."""
+    through :mod:`~trax.compiler.runtime.symbols`, like ``externals`` here, and
+    keeps the code for the process: then the Memory returned is None)."""
     if supported():
         try:
             return load(data, names, externals)
         except UnsupportedObject:
             pass
     from trax.compiler.runtime import engine
-    return engine.load_object(data, names)
+    return engine.load_object(data, names), None
 
 
 def _place(data, sections, symtab, offsets, parts, base, total, names, externals):

@@ -76,7 +76,7 @@ class _State:
 
 def _link_symbols(s: _State) -> None:
     """Hand LLVM the symbols registered since the last link."""
-    for name, address in symbols.table.items():
+    for name, address in symbols.items():
         if s.symbols.get(name) != address:
             llvm.add_symbol(name, address)
             s.symbols[name] = address

@@ -1,6 +1,6 @@
 """Compiled code and the thin Python path that calls it.
 
-:class:`Compiled` is the native entry (address + layout) of one optimized
+:class:`NativeCode` is the native entry (address + layout) of one optimized
 jaxpr, shared by every :class:`Executable` built from it; an Executable binds
 it to the constants of one closed jaxpr. A call makes inputs contiguous
 arrays of the right dtype, allocates outputs with ``np.empty`` and makes one
@@ -9,10 +9,11 @@ for the ``_py`` entry, which reads each array's data pointer natively
 (~0.2 us per array instead of ~0.8 us for ``arr.ctypes.data``), or, if the
 numpy object layout is not the expected one, ``c_void_p`` data pointers.
 The entry's temporaries live in a workspace (see workspace.py) that a call
-takes from its Compiled's pool and gives back after it, so calls running at
+takes from its NativeCode's pool and gives back after it, so calls running at
 the same time (the native call releases the GIL) each have their own.
 """
 import ctypes
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,16 +31,26 @@ def new_workspace(nbytes):
     return raw[start:start + nbytes]
 
 
-class Compiled:
+class Source(NamedTuple):
+    """What code generation made of one jaxpr (see driver._compile)."""
+    ir_text: str            # LLVM IR as generated
+    kernels: list           # the fusion plan, one line per kernel
+    loops: int              # loops of more than one trip
+    calls_library: bool     # calls the math library (see math/mathlib.py)
+    vectorized: bool        # loops emitted in vector form by trax (lower/vectorize.py)
+
+
+class NativeCode:
     """A native entry point: ``entry(*inputs, *consts, *outputs, workspace)``,
     taking data pointers, and ``entry_py`` taking the arrays themselves (and
-    the workspace only when ``workspace_bytes`` is not 0)."""
+    the workspace only when ``workspace_bytes`` is not 0). ``source()``
+    regenerates its :class:`Source` on demand (for ``as_text``)."""
 
-    def __init__(self, address, py_address, ws_address, name, source, jaxpr_text, n_args):
+    def __init__(self, address, py_address, ws_address, name, source, jaxpr_text, n_args,
+                 memory=None):
         self.address = address
         self.name = name
-        self._source = source       # () -> (LLVM IR text, kernel summary, loop count,
-                                    #        calls the math library, vectorized by trax)
+        self._source = source       # () -> Source
         self._text = None
         self.jaxpr_text = jaxpr_text
         self.workspace_bytes = ctypes.CFUNCTYPE(ctypes.c_int64)(ws_address)()
@@ -49,6 +60,9 @@ class Compiled:
             self.fn = ctypes.CFUNCTYPE(None, *([ctypes.py_object] * n))(py_address)
         else:
             self.fn = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * (n_args + 1)))(address)
+        # the code stays mapped while anything can call it: this NativeCode,
+        # or an Executable's or a fast path's reference to ``fn``
+        self.fn.memory = memory
 
     def take_workspace(self):
         """A workspace no running call uses (give it back after the call)."""
@@ -60,16 +74,18 @@ class Compiled:
     def give_workspace(self, ws):
         self._pool.append(ws)
 
-    def _generated(self, k):
+    @property
+    def source(self):
+        """The :class:`Source` of this code (generated again on first use)."""
         if self._text is None:
             self._text = self._source()
-        return self._text[k]
+        return self._text
 
-    ir_text = property(lambda self: self._generated(0))
-    kernels = property(lambda self: self._generated(1))
-    loops = property(lambda self: self._generated(2))
-    calls_library = property(lambda self: self._generated(3))
-    vectorized = property(lambda self: self._generated(4))
+    ir_text = property(lambda self: self.source.ir_text)
+    kernels = property(lambda self: self.source.kernels)
+    loops = property(lambda self: self.source.loops)
+    calls_library = property(lambda self: self.source.calls_library)
+    vectorized = property(lambda self: self.source.vectorized)
 
     def emit_options(self):
         """engine.emit_object's choices for this code (see engine.emit_options)."""

@@ -63,14 +63,13 @@ def signature():
     global _signature
     if _signature is None:
         fp = fingerprint()
-        path = None if fp is None else cache.entry_path("host", fp)
-        kept = cache.read_entry(path)
-        if kept is not None:
-            _signature = kept.decode()
-        else:
+
+        def ask_llvm():
             from trax.compiler.runtime import engine
-            _signature = engine.cpu_signature()
-            cache.write_entry(path, _signature.encode())
+            return engine.cpu_signature().encode()
+
+        _signature = cache.through(None if fp is None else cache.entry_path("host", fp),
+                                   ask_llvm, bytes.decode)
     return _signature
 
 
