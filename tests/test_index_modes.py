@@ -358,3 +358,10 @@ def test_mismatched_boolean_mask_raises():
         jnp.asarray(y)[:, np.array([True, False])]
     mask = np.array([True, False, True])
     np.testing.assert_array_equal(trax.jit(lambda y: y[..., mask])(y), y[..., mask])
+
+
+def test_concrete_array_indexed_by_a_traced_index():
+    table = jnp.arange(5.0)
+    f = lambda i: table[i] + table[1:][i] + table[i, None][0]
+    assert trax.jit(f)(2) == f(2) == 2.0 + 3.0 + 2.0
+    assert trax.jit(lambda i: table[i])(7) == 4.0          # clamped, as eagerly

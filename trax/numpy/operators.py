@@ -88,11 +88,13 @@ def install(cls=core.Tracer):
 
 
 def _array_getitem(self, idx):
-    try:
-        return super(core.Array, self).__getitem__(idx)
-    except IndexError:
-        # out-of-range indices: trax's indexing clamps them, as under jit
-        return indexing.getitem(self, idx)
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    if not any(isinstance(i, core.Tracer) for i in parts):
+        try:
+            return super(core.Array, self).__getitem__(idx)
+        except IndexError:
+            pass        # out-of-range indices: trax's indexing clamps them, as under jit
+    return indexing.getitem(self, idx)
 
 
 install()
