@@ -29,7 +29,6 @@ _MAX_BYTES = int(np.iinfo(np.int64).max)    # the most bytes an array can take (
 class ShapedArray:
     """The abstract value of an array: shape, dtype and weak type."""
     __slots__ = ("shape", "dtype", "weak_type")
-    array_abstraction_level = 1
 
     def __init__(self, shape, dtype, weak_type=False):
         self.shape = tuple(map(int, shape))

@@ -171,7 +171,3 @@ def split_index(b, lin, shape):
         lin = b.udiv(lin, i64(n)) if n != 1 else lin
     dims.append(lin if shape else None)
     return list(reversed(dims))[:len(shape)] if shape else []
-
-
-def is_const(v, value=None):
-    return isinstance(v, ir.Constant) and (value is None or v.constant == value)

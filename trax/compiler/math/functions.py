@@ -112,10 +112,6 @@ class Emitter:
     def ki(self, v):
         return self.const(self.ity, int(v))
 
-    def kr(self, v):
-        """Constant rounded to this precision (for exact Fractions)."""
-        return self.k(float(v) if self.d else f32(v))
-
     @property
     def nan(self):
         return self.k(float("nan"))

@@ -70,7 +70,6 @@ class _State:
         self.ee = llvm.create_mcjit_compiler(base, self.tm)
         self.ee.remove_module(base)
         self.defined: set[str] = set()
-        self.n_modules = 0
         self.symbols: dict[str, int] = {}     # given to LLVM
 
 
@@ -185,7 +184,6 @@ def compile_ir(ir_text: str, names) -> dict:
         s.ee.add_module(mod)
         s.ee.finalize_object()
         s.defined.update(defs)
-        s.n_modules += 1
         out = {}
         for n in names:
             addr = s.ee.get_function_address(n)
