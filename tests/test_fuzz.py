@@ -58,7 +58,7 @@ def _assert_close(got, want, err, what, prog):
 
 
 @seed(SEED)
-@fuzz_settings(60)
+@fuzz_settings(400)
 @given(st.data())
 def test_jit_matches_eager(data):
     prog, f, args = _draw_case(data, grad=False)
@@ -87,7 +87,7 @@ def _richardson(f, args, positions, dirs, h):
 
 
 @seed(SEED)
-@fuzz_settings(40)
+@fuzz_settings(250)
 @given(st.data())
 def test_grad_matches_finite_differences_and_jit(data):
     prog, f, args = _draw_case(data, grad=True)
