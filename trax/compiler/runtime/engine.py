@@ -26,7 +26,7 @@ import threading
 import llvmlite
 import llvmlite.binding as llvm
 
-from trax.compiler.runtime import cpu, symbols
+from trax.compiler.runtime import compile_worker, cpu, symbols
 
 __all__ = [
     "compile_ir",
@@ -237,7 +237,15 @@ def emit_object(ir_text: str, o3: bool = True, strength_reduce: bool = True,
     ``o3`` as for :func:`optimize`; ``strength_reduce=False`` leaves out
     LLVM's loop strength reduction, ``schedule=False`` its machine
     instruction scheduler (before register allocation); each through a
-    global LLVM option set for this call only."""
+    global LLVM option set for this call only. Made here, or by a worker
+    process once this one has optimized many modules (see compile_worker)."""
+    options = {"o3": o3, "strength_reduce": strength_reduce, "schedule": schedule}
+    return compile_worker.emit_object(ir_text, options, emit_object_here)
+
+
+def emit_object_here(ir_text: str, o3: bool = True, strength_reduce: bool = True,
+                     schedule: bool = True) -> bytes:
+    """:func:`emit_object` in this process."""
     return _emit(ir_text, lambda tm, mod: bytes(tm.emit_object(mod)), o3,
                  strength_reduce=strength_reduce, schedule=schedule)
 
