@@ -1,6 +1,6 @@
 """``jit``: trace a function once per abstract signature, compile the
 jaxpr to native code, and call it through a short fast path (a native
-dispatcher once a signature repeats, see compiler/dispatch.py).
+dispatcher once a signature repeats, see compiler/runtime/dispatch.py).
 
 Inside other transformations a jitted function is the ``pjit`` primitive
 holding its jaxpr; its rules transform that jaxpr as a whole (see
@@ -161,7 +161,7 @@ class Jitted:
         self.hits = self.misses = 0
         self.miss_reasons = deque(maxlen=MISS_REASONS)
         # one signature's calls run through a native dispatcher (see
-        # compiler/dispatch.py) once they reach the fast path:
+        # compiler/runtime/dispatch.py) once they reach the fast path:
         # _native is (its function, what it returns on a miss)
         self._native = self._dispatcher = None
         self._native_tried = set()

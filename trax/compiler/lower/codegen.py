@@ -5,7 +5,7 @@ with one pointer per jaxpr input, then per constant, then per output (outputs
 are allocated by the caller), then the workspace: a 64-byte aligned block of
 ``trax_entry_ws()`` bytes (may be null when that is 0) that holds every
 temporary too big for the stack, at offsets fixed at compile time (see
-workspace.py). ``trax_entry_py`` takes the numpy arrays themselves (the
+plan/workspace.py). ``trax_entry_py`` takes the numpy arrays themselves (the
 workspace too, when there is one). Every kernel of the fusion plan is
 emitted inline into the entry, in program order.
 
@@ -33,7 +33,7 @@ from trax.compiler.plan.workspace import Workspace
 
 ENTRY = "trax_entry"
 _STACK_BYTES = 256          # temporaries up to this size live on the stack
-_ROW_STACK_BYTES = 16384    # row buffers (see rows.py) up to this size too
+_ROW_STACK_BYTES = 16384    # row buffers (see plan/rows.py) up to this size too
 _PREFETCH_MIN, _PREFETCH_MAX = 512, 65536   # rows of this many bytes are prefetched
 _PREFETCH_ROWS = 1                          # ... this many rows ahead
 # Transcendentals (math/functions.py) are inline IR, one copy per use, unless a jaxpr has at
@@ -72,7 +72,7 @@ class Buffer:
 
 
 class RowBuffer(Buffer):
-    """One row of an array ``[R, ...]`` that a row group (see rows.py) reads
+    """One row of an array ``[R, ...]`` that a row group (see plan/rows.py) reads
     only at the row it is computing: indexed by the full array's index, it
     holds the elements of row ``self.row`` (set by the row loop)."""
 
@@ -416,7 +416,7 @@ class Codegen:
     def _trampoline(self):
         """``trax_entry_py(PyObject* a0, ...)``: the entry called with numpy
         arrays; it reads each array's data pointer (a field at a fixed offset
-        of numpy's object struct, checked at import by executable.py). It
+        of numpy's object struct, checked at import by runtime/layout.py). It
         takes the workspace as an array too, when there is one."""
         n = len(self.fn.args) - (self.workspace.size == 0)
         fn = ir.Function(self.module, ir.FunctionType(VOID, [I8P] * n), ENTRY + "_py")

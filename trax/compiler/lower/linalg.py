@@ -5,7 +5,7 @@ output ``C[batch, M, N]`` is already dot_general's layout). An operand that
 is in memory in that layout -- or in the transposed one, handled with gemm's
 transpose flags -- is used in place; otherwise one loop packs it (fusing its
 producers and any dtype conversion). float32/float64 products large enough
-to amortize a call go to the BLAS numpy ships (see blas.py); the rest run a
+to amortize a call go to the BLAS numpy ships (see runtime/blas.py); the rest run a
 generated i-k-j loop nest, which vectorizes along N.
 """
 import numpy as np
@@ -49,7 +49,7 @@ def _dot_general(ctx, eqn):
 
 @kernel("dot_general_update")
 def _dot_general_update(ctx, eqn):
-    """``q + alpha * dot_general(a, b)`` (see gemm_update.py): q copied into
+    """``q + alpha * dot_general(a, b)`` (see passes/gemm_update.py): q copied into
     the output, then one gemm adding to it."""
     out = eqn.outvars[0]
     ctx.store_loop(eqn.invars[2], ctx.buffers[out])

@@ -8,7 +8,7 @@ steps by the library's lane count W for the dtype and works on ``<W x T>``
 values, read and written at a :class:`VectorIndex`, and calls the library's
 vector functions directly. When W does not divide the size, every load and
 store of the loop is masked (one body, no remainder loop; masked-off lanes
-compute on zeros and are never stored). Row groups (rows.py) whose rows
+compute on zeros and are never stored). Row groups (plan/rows.py) whose rows
 are single elements become one vector row loop; others run kernel by kernel.
 
 LLVM's O3 pipeline then has nothing left to do that pays for its time, so

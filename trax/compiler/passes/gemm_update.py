@@ -3,7 +3,7 @@
 An update such as SGD's ``p - lr * (x.T @ d)`` is otherwise a product
 written to a temporary (which OpenBLAS first zeroes) and a pass that reads it
 back together with ``p``. :func:`fold` rewrites it into
-``dot_general_update[alpha](a, b, q)``, which linalg.py lowers as a copy of
+``dot_general_update[alpha](a, b, q)``, which lower/linalg.py lowers as a copy of
 ``q`` into the output and one gemm with ``alpha`` and ``beta = 1``.
 
 Only products that go to the BLAS are folded (float32/float64, big enough).

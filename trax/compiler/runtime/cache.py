@@ -6,7 +6,7 @@
   ``MEMORY_ENTRIES`` most recently used keys. A NativeCode that nothing else
   uses either is then freed with its native code.
 * On disk: object code, keyed on a hash of the optimized jaxpr's text, the
-  compiler's fingerprint (see ``trax.compiler``) and the target (triple,
+  compiler's fingerprint (see ``trax.compiler.fingerprint``) and the target (triple,
   CPU, features, llvmlite and LLVM versions). Entries are written atomically
   (temporary file + rename) and carry a checksum; a truncated or corrupted
   entry is ignored, recompiled and replaced.

@@ -128,7 +128,7 @@ def _parse(ir_text: str):
 def optimize(module_ref, o3: bool = True) -> None:
     """Run the O3 pipeline (loop + SLP vectorization on) over ``module_ref``
     in place; with ``o3=False``, a short one for a module whose loops trax
-    vectorized itself (see vectorize.py): SROA, instruction combining, CFG
+    vectorized itself (see lower/vectorize.py): SROA, instruction combining, CFG
     simplification."""
     s = _get()
     with _lock:

@@ -8,7 +8,7 @@ native call through a ``CFUNCTYPE`` with explicit argtypes: ``py_object``
 for the ``_py`` entry, which reads each array's data pointer natively
 (~0.2 us per array instead of ~0.8 us for ``arr.ctypes.data``), or, if the
 numpy object layout is not the expected one, ``c_void_p`` data pointers.
-The entry's temporaries live in a workspace (see workspace.py) that a call
+The entry's temporaries live in a workspace (see plan/workspace.py) that a call
 takes from its NativeCode's pool and gives back after it, so calls running at
 the same time (the native call releases the GIL) each have their own.
 """
