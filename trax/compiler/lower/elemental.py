@@ -7,7 +7,7 @@ free: reading an operand either loads from a buffer or recursively emits the
 producer's rule, all inside one loop body (the XLA "elemental IR emitter").
 
 ``RULES[name](ctx, eqn, index) -> ir.Value`` (a register value).
-``FLAT_SAFE(eqn)`` says whether a rule only needs the linear index, so the
+``flat_safe(eqn)`` says whether a rule only needs the linear index, so the
 kernel may run as one flat loop instead of a loop nest.
 """
 import numpy as np

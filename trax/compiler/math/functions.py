@@ -8,8 +8,9 @@ no branches and no calls to ``llvm.exp``/``llvm.sin``/libm, so a loop that
 applies these functions element by element is vectorized by LLVM's loop
 vectorizer (calls to ``llvm.exp.*`` and friends would become scalar libm
 calls and block vectorization). The one exception is the vector version of
-a function in ``outline.call(..., inline=True)``: float32 sin, cos and exp branch
-there around a path that few arguments need (see ``branchy``).
+a function in ``outline.call(..., inline=True)``: sin, cos and tan (float32 and
+float64) and float32 exp branch there around a path that few arguments need
+(see ``branchy``).
 
 Their constants are derived in constants.py; outline.py packages them as
 functions of a module or of the math library (mathlib.py). API::
