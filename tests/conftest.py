@@ -7,7 +7,19 @@ import os
 import shutil
 import tempfile
 
+import numpy as np
+import pytest
+
 if "TRAX_CACHE_DIR" not in os.environ:
     _dir = tempfile.mkdtemp(prefix="trax-test-cache-")
     os.environ["TRAX_CACHE_DIR"] = _dir
     atexit.register(shutil.rmtree, _dir, ignore_errors=True)
+
+
+@pytest.fixture
+def lib(tmp_path):
+    """A stand-in "library" file of 300 KiB (blas.kept_copy only copies bytes)."""
+    path = tmp_path / "src" / "libfake.so"
+    path.parent.mkdir()
+    path.write_bytes(np.random.default_rng(0).bytes(300 * 1024))
+    return str(path)

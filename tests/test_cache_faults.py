@@ -11,7 +11,6 @@ import contextlib
 import os
 import signal
 
-import numpy as np
 import pytest
 from child import run_python
 
@@ -95,15 +94,6 @@ def test_fifos_at_every_entry_path_do_not_hang_a_process(tmp_path):
         os.unlink(path)
         os.mkfifo(path)
     assert int(run_python(_JIT, d).split()[-1]) >= 4
-
-
-@pytest.fixture
-def lib(tmp_path):
-    """A stand-in "library" of 300 KiB (kept_copy only copies bytes)."""
-    path = tmp_path / "src" / "libfake.so"
-    path.parent.mkdir()
-    path.write_bytes(np.random.default_rng(1).bytes(300 * 1024))
-    return str(path)
 
 
 def _read(path):

@@ -10,20 +10,10 @@
 import math
 import os
 
-import numpy as np
 import pytest
 from child import run_python
 
 from trax.compiler.runtime import blas
-
-
-@pytest.fixture
-def lib(tmp_path):
-    """A stand-in "library" file of 300 KiB (kept_copy only copies bytes)."""
-    path = tmp_path / "src" / "libfake.so"
-    path.parent.mkdir()
-    path.write_bytes(np.random.default_rng(0).bytes(300 * 1024))
-    return str(path)
 
 
 @pytest.fixture

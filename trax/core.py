@@ -418,11 +418,15 @@ def _as_aval_array(x, aval):
 class _TraceState(threading.local):
     """Each thread's trace stack (level 0: eager evaluation) and dynamic
     trace (the jit staging that catches every bind), as in JAX: a thread
-    tracing does not change what other threads compute."""
+    tracing does not change what other threads compute. ``jit_disabled``:
+    inside ``disable_jit``; ``direct``: neither staging nor disabled, so a
+    jitted call may run its compiled code at once (one read on that path)."""
 
     def __init__(self):
         self.stack = [MainTrace(0, EvalTrace)]
         self.dynamic = None
+        self.jit_disabled = False
+        self.direct = True
 
 
 thread_state = _TraceState()
@@ -444,11 +448,12 @@ def new_main(trace_type, global_data=None):
 def new_dynamic(main):
     """Make ``main`` catch every bind, even on constants (staging for jit)."""
     state = thread_state
-    prev, state.dynamic = state.dynamic, main
+    prev = state.dynamic, state.direct
+    state.dynamic, state.direct = main, False
     try:
         yield
     finally:
-        state.dynamic = prev
+        state.dynamic, state.direct = prev
 
 
 def find_top_trace(xs):

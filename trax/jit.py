@@ -104,22 +104,20 @@ pjit_p.transpose = _pjit_transpose
 # ----------------------------------------------------------------------------
 # the jit API
 
-class _Config(threading.local):
-    disabled = False         # disable_jit, per thread (like JAX's config contexts)
-
-
-_config = _Config()
+_state = core.thread_state      # this thread's trace state (a threading.local)
 
 
 @contextmanager
 def disable_jit(disable=True):
     """Run jitted functions as plain Python (eagerly) inside the block (in
     this thread; other threads keep their own setting)."""
-    prev, _config.disabled = _config.disabled, disable
+    prev = _state.jit_disabled, _state.direct
+    _state.jit_disabled = disable
+    _state.direct = _state.dynamic is None and not disable
     try:
         yield
     finally:
-        _config.disabled = prev
+        _state.jit_disabled, _state.direct = prev
 
 
 def _signature(leaves):
@@ -250,15 +248,14 @@ class Jitted:
 
     def __call__(self, *args, **kwargs):
         native = self._native
-        if native is not None and not kwargs and not _config.disabled \
-                and core.thread_state.dynamic is None:
+        if native is not None and not kwargs and _state.direct:
             out = native[0](*args)
             if out is not native[1]:
                 return out
-        if not kwargs and self._fast is not None and core.thread_state.dynamic is None:
+        if not kwargs and self._fast is not None and _state.direct:
             key, leaves = _quick_key(args)
             hit = self._fast.get(key)
-            if hit is not None and not _config.disabled:
+            if hit is not None:
                 with self._lock:
                     self.hits += 1
                 if leaves is args and key not in self._native_tried \
@@ -286,10 +283,10 @@ class Jitted:
                 self._dispatcher, self._native = d, (d.fn, d.root_miss)
 
     def _call(self, args, kwargs):
-        if _config.disabled:
+        if _state.jit_disabled:
             return self.fun(*args, **kwargs)
         entry, leaves = self._lookup(args, kwargs)
-        if any(isinstance(x, core.Tracer) for x in leaves) or core.thread_state.dynamic is not None:
+        if any(isinstance(x, core.Tracer) for x in leaves) or _state.dynamic is not None:
             outs = pjit_p.bind(*leaves, jaxpr=entry.jaxpr, name=self.__name__)
         else:
             if entry.executable is None:
