@@ -184,13 +184,7 @@ def compile_ir(ir_text: str, names) -> dict:
         s.ee.add_module(mod)
         s.ee.finalize_object()
         s.defined.update(defs)
-        out = {}
-        for n in names:
-            addr = s.ee.get_function_address(n)
-            if not addr:
-                raise RuntimeError(f"no address for compiled function {n!r}")
-            out[n] = addr
-        return out
+        return _addresses(s, names)
 
 
 def optimized_ir(ir_text: str, o3: bool = True) -> str:
@@ -288,12 +282,18 @@ def load_object(data: bytes, names) -> dict:
         _link_symbols(s)
         s.ee.add_object_file(llvm.ObjectFileRef.from_data(bytes(data)))
         s.ee.finalize_object()
-        out = {}
-        for n in names:
-            addr = s.ee.get_function_address(n)
-            if not addr:
-                raise RuntimeError(f"object does not define {n!r}")
-            out[n] = addr
+        out = _addresses(s, names)
         s.defined.update(names)
         return out
+
+
+def _addresses(s, names) -> dict:
+    """``{name: address}`` of functions the engine has finalized."""
+    out = {}
+    for n in names:
+        addr = s.ee.get_function_address(n)
+        if not addr:
+            raise RuntimeError(f"no address for compiled function {n!r}")
+        out[n] = addr
+    return out
 
