@@ -395,3 +395,27 @@ def test_functions_that_are_not_callable():
         lax.while_loop(True, lambda x: x, 1.0)
     with pytest.raises(TypeError, match="body_fun must be callable"):
         lax.fori_loop(0, 1, None, 1.0)
+
+
+# ----------------------------------------------------------------------------
+# examples/newton.py
+
+
+def _newton_example():
+    import os
+    import runpy
+    path = os.path.join(os.path.dirname(__file__), "..", "examples", "newton.py")
+    return runpy.run_path(path, run_name="not_main")
+
+
+def test_newton_example_finds_roots_and_their_derivative(capsys):
+    a, root, droot = _newton_example()["main"]()
+    np.testing.assert_allclose(root, np.sqrt(a), rtol=1e-6)
+    np.testing.assert_allclose(droot, 0.5 / np.sqrt(a), rtol=1e-5)
+    assert "square roots" in capsys.readouterr().out
+
+
+@NOT_LOWERED
+def test_newton_example_under_jit():
+    a, root, _ = _newton_example()["main"](use_jit=True)
+    np.testing.assert_allclose(root, np.sqrt(a), rtol=1e-6)
