@@ -186,6 +186,8 @@ def test_weakly_typed_init_takes_the_body_dtype():
     out = lax.while_loop(lambda x: x > 0.1, lambda x: x * w, 1.0)
     assert out.dtype == np.float32
     assert float(out) == pytest.approx(0.0625)
+    out = lax.while_loop(lambda x: x < 3, lambda x: x + np.float32(1.5), 0)
+    assert out.dtype == np.float32 and float(out) == 3.0
 
 
 def test_nested_loops():
@@ -272,24 +274,41 @@ def test_jacfwd_and_vmap_of_jvp():
     np.testing.assert_allclose(per_member.T, jac, atol=1e-12)
 
 
+
+def test_jvp_and_vmap_compose_with_a_batched_predicate():
+    def f(n, x):
+        body = lambda c: (c[0] + 1, jnp.sin(c[1]) * x)
+        return lax.while_loop(lambda c: c[0] < n, body, (0, x))[1]
+    n, x = np.array([0, 2, 5]), np.array([0.3, 0.5, 0.7])
+    _, jvp_of_vmap = trax.jvp(lambda x: trax.vmap(f)(n, x), (x,), (np.ones(3),))
+    vmap_of_jvp = trax.vmap(lambda n, x: trax.jvp(lambda x: f(n, x), (x,), (1.0,))[1])(n, x)
+    eps = 1e-6
+    numeric = [(f(k, v + eps) - f(k, v - eps)) / (2 * eps) for k, v in zip(n, x)]
+    np.testing.assert_allclose(jvp_of_vmap, numeric, rtol=1e-7)
+    np.testing.assert_allclose(vmap_of_jvp, jvp_of_vmap, rtol=1e-12)
+
+
 # ----------------------------------------------------------------------------
 # reverse mode
 
 
 def test_reverse_mode_raises_jaxs_error():
     f = lambda x: lax.while_loop(lambda y: y < 10.0, lambda y: y * x, 1.0)
-    with pytest.raises(TypeError, match="Reverse-mode differentiation does not work for "
+    with pytest.raises(ValueError, match="Reverse-mode differentiation does not work for "
                                         "lax.while_loop or lax.fori_loop with dynamic "
                                         r"start/stop values. Try using lax.scan"):
         trax.grad(f)(2.0)
     g = lambda n, x: lax.fori_loop(0, n, lambda i, y: y * x, 1.0)
-    with pytest.raises(TypeError, match="Reverse-mode differentiation"):
+    with pytest.raises(ValueError, match="Reverse-mode differentiation"):
         trax.grad(g, argnums=1)(np.int64(3), 2.0)
 
 
 def test_grad_of_a_loop_not_depending_on_the_input_works():
     f = lambda x: x * lax.fori_loop(0, 3, lambda i, y: y * 2.0, 1.0)
     assert float(trax.grad(f)(1.0)) == 8.0
+    # the trip count depends on x, the carries do not: no tangent is carried
+    g = lambda x: lax.while_loop(lambda y: y < x, lambda y: y + 1.0, 0.0)
+    assert float(trax.grad(g)(3.5)) == 0.0
 
 
 @pytest.mark.xfail(strict=False, reason="fori_loop with static bounds becomes a scan "

@@ -383,7 +383,7 @@ def _masked_loop(cond, body, cond_nconsts):
 def _while_partial_eval(trace, tracers, **params):
     # called only when some operand is unknown: linearizing through a loop
     # whose trip count is traced, which cannot be transposed
-    raise TypeError(REVERSE_MODE_ERROR)
+    raise ValueError(REVERSE_MODE_ERROR)
 
 
 while_p = core.Primitive("while", multiple_results=True)
