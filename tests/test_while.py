@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import trax
 import trax.numpy as jnp
@@ -357,6 +358,23 @@ def test_vmap_of_vmap_with_differing_trip_counts():
     f = lambda n: lax.fori_loop(0, n, lambda i, acc: acc + i, 0)
     n = np.arange(6).reshape(2, 3)
     np.testing.assert_array_equal(trax.vmap(trax.vmap(f))(n), n * (n - 1) // 2)
+
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(-2, 6), min_size=1, max_size=5),
+       st.floats(-2.0, 2.0), st.integers(0, 3))
+def test_vmap_over_random_trip_counts_matches_a_loop(counts, x0, start):
+    def f(n, x):
+        return lax.fori_loop(start, n, lambda i, y: jnp.cos(y) + i, x)
+    n = np.array(counts)
+    xs = x0 + np.arange(len(counts), dtype=np.float64)
+    expected = []
+    for k, x in zip(n, xs):
+        for i in range(start, k):
+            x = np.cos(x) + i
+        expected.append(x)
+    np.testing.assert_allclose(trax.vmap(f)(n, xs), expected, rtol=1e-12)
 
 
 # ----------------------------------------------------------------------------
