@@ -22,3 +22,5 @@ def _export(module):
 
 for _m in (_elementwise, _shape_ops, _reductions, _indexing, _linalg, _sorting):
     _export(_m)
+
+from trax.lax.control_flow.loops import while_loop, fori_loop, while_p  # noqa
