@@ -22,3 +22,4 @@ def _export(module):
 
 for _m in (_elementwise, _shape_ops, _reductions, _indexing, _linalg, _sorting):
     _export(_m)
+from trax.lax.control_flow.scan import scan, map, scan_p  # noqa
