@@ -70,6 +70,8 @@ NOT_LOWERED = {
     "custom_lin": "it is the forward mode (jvp, jacfwd, linearize) of a custom_vjp "
                   "function, which has no rule eagerly either: use custom_jvp, or "
                   "reverse mode (grad, vjp, jacrev)",
+    "checkpoint": "passes/simplify.py will inline it like pjit; that lands with "
+                  "trax/compiler/lower/control.py",
     "scan": "its lowering lands with trax/compiler/lower/control.py",
 }
 

@@ -261,7 +261,7 @@ def map(f, xs):  # noqa: A001  (JAX's name)
 # and xs; a carry whose tangent becomes nonzero in the body is given one from
 # the start (iterated to a fixed point)
 
-def _jvp_body(closed, nonzeros, instantiate):
+def jvp_body(closed, nonzeros, instantiate):
     """A jaxpr from ``(*primals, *nonzero tangents)`` to ``(*primals_out,
     *nonzero tangents_out)``, and which output tangents are nonzero
     (``instantiate`` forces some to be)."""
@@ -294,7 +294,7 @@ def _scan_jvp(primals, tangents, jaxpr, length, reverse, num_consts, num_carry, 
     num_ys = len(jaxpr.out_avals) - num_carry
     carry_nz = init_nz
     while True:
-        jvp_j, out_nz = _jvp_body(jaxpr, [*const_nz, *carry_nz, *xs_nz],
+        jvp_j, out_nz = jvp_body(jaxpr, [*const_nz, *carry_nz, *xs_nz],
                                   [*carry_nz, *[False] * num_ys])
         if out_nz[:num_carry] == carry_nz:
             break
