@@ -160,6 +160,20 @@ def test_linearized_scan_stacks_residuals_and_keeps_consts_unstacked():
     assert not any(s[:1] == (5,) and len(s) == 3 for s in shapes), shapes
 
 
+def test_nested_scans_grad_order_2_and_vmap_of_grad():
+    xs = RNG.normal(size=(3, 4))
+
+    def f(w):
+        def outer(c, row):
+            c2, ys = lax.scan(lambda d, x: (jnp.sin(d * w + x), d), c, row)
+            return c2, jnp.sum(ys)
+        c, ys = lax.scan(outer, 0.1, xs)
+        return c + jnp.sum(ys)
+    check_grads(f, (0.7,), order=2)
+    ws = np.array([0.3, 0.7])
+    assert_close(trax.vmap(trax.grad(f))(ws), [trax.grad(f)(w) for w in ws])
+
+
 # ---------------------------------------------------------------- vmap
 
 def test_vmap_batched_init_xs_and_consts_match_loop():
