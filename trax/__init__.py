@@ -5,6 +5,7 @@ from trax import numpy  # noqa: F401  (installs the array operators on tracers)
 from trax import tree_util  # noqa: F401
 from trax.api import (grad, hessian, jacfwd, jacrev, jvp, linearize,  # noqa: F401
                       make_jaxpr, value_and_grad, vjp, vmap)
+from trax.checkpoint import checkpoint, checkpoint_policies, remat  # noqa: F401
 from trax.core import Array  # noqa: F401
 from trax.custom_derivatives import custom_jvp, custom_vjp  # noqa: F401
 from trax.jit import disable_jit, jit  # noqa: F401

@@ -71,6 +71,9 @@ NOT_LOWERED = {
                   "function, which has no rule eagerly either: use custom_jvp, or "
                   "reverse mode (grad, vjp, jacrev)",
     "while": "its lowering lands with trax/compiler/lower/control.py",
+    "checkpoint": "passes/simplify.py will inline it like pjit; that lands with "
+                  "trax/compiler/lower/control.py",
+    "scan": "its lowering lands with trax/compiler/lower/control.py",
 }
 
 
