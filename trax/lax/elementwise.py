@@ -219,13 +219,15 @@ def _rem(x, y):
 
 
 def _scalars_like(*args):
-    """Python scalars take the dtype of the array operands (weakly typed),
-    as in jax.lax; arrays must already agree."""
+    """Python scalars take the dtype of the array operands, as in jax.lax
+    (a scalar meeting a weakly typed operand of its own dtype stays weak, so
+    the result is weak too); arrays must already agree."""
     arrays = [a for a in args if not isinstance(a, (int, float, bool))]
     if not arrays or len(arrays) == len(args):
         return args
     aval = get_aval(arrays[0])
-    return [np.array(a, aval.dtype) if isinstance(a, (int, float, bool)) else a
+    return [np.array(a, aval.dtype) if isinstance(a, (int, float, bool))
+            and not (aval.weak_type and get_aval(a).dtype == aval.dtype) else a
             for a in args]
 
 

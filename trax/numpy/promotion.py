@@ -63,8 +63,15 @@ def convert(x, dtype, weak_type=False):
     if isinstance(x, Tracer):
         return lax.convert_element_type(x, dtype, weak_type)
     if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+        if weak_type:
+            y = _PYTHON_TYPE[dtype.kind](x)
+            if get_aval(y).dtype == dtype:
+                return y            # still a weakly typed Python scalar
         return to_array(np.array(x, dtype))
     return x if x.dtype == dtype else to_array(x.astype(dtype))
+
+
+_PYTHON_TYPE = {"b": bool, "i": int, "u": int, "f": float, "c": complex}
 
 
 def promote_dtypes(*args):

@@ -143,9 +143,9 @@ def fori_loop(lower, upper, body_fun, init_val, unroll=None):
     """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)``;
     returns the final ``val``.
 
-    With bounds known at trace time (Python or NumPy integers) the trip
-    count is static; with traced bounds the loop is a ``while_loop`` (so it
-    differentiates in forward mode only). ``unroll`` (an int >= 1 or a
+    With bounds known at trace time (Python or NumPy integers) the loop is a
+    ``scan`` of ``upper - lower`` steps (so reverse mode works); with traced
+    bounds it is a ``while_loop`` (forward mode only, as in JAX). ``unroll`` (an int >= 1 or a
     bool) is accepted for static bounds, as in JAX."""
     if not callable(body_fun):
         raise TypeError(f"fori_loop: body_fun must be callable, got "
@@ -181,12 +181,19 @@ def _counter_type(lower, upper):
 
 
 def _fori_loop_static(lower, upper, body_fun, init_val, unroll):
-    """fori_loop with a trip count known at trace time. This is the one place
-    where it becomes ``trax.lax.scan`` (carry ``(i, val)``, ``length=upper -
-    lower``, ``unroll``), which makes it reverse-differentiable; until scan
-    lands it runs as a while loop."""
-    del unroll
-    return _fori_loop_while(lower, upper, body_fun, init_val)
+    """fori_loop with a trip count known at trace time: a ``scan`` over
+    ``(i, val)`` of ``upper - lower`` steps, so it is reverse-differentiable
+    (as in JAX). ``unroll=True`` unrolls every step."""
+    from trax.lax.control_flow.scan import scan
+    length = max(int(upper) - int(lower), 0)
+    unroll = 1 if unroll is None or unroll is False else \
+        max(length, 1) if unroll is True else unroll
+
+    def step(carry, _):
+        i, x = carry
+        return (add(i, 1), body_fun(i, x)), None
+    (_, out), _ = scan(step, (lower, init_val), None, length=length, unroll=unroll)
+    return out
 
 
 def _fori_loop_while(lower, upper, body_fun, init_val):
