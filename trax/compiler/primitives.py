@@ -70,6 +70,7 @@ NOT_LOWERED = {
     "custom_lin": "it is the forward mode (jvp, jacfwd, linearize) of a custom_vjp "
                   "function, which has no rule eagerly either: use custom_jvp, or "
                   "reverse mode (grad, vjp, jacrev)",
+    "cond": "its lowering lands with trax/compiler/lower/control.py",
 }
 
 

@@ -22,3 +22,4 @@ def _export(module):
 
 for _m in (_elementwise, _shape_ops, _reductions, _indexing, _linalg, _sorting):
     _export(_m)
+from trax.lax.control_flow.conditionals import cond, cond_p, switch  # noqa: E402,F401
