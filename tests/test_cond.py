@@ -335,3 +335,12 @@ def test_jit_switch_matches_eager():
     f = lambda i, x: lax.switch(i, [jnp.sin, jnp.cos, jnp.exp], x)  # noqa: E731
     for i in (-1, 0, 1, 2, 5):
         np.testing.assert_allclose(trax.jit(f)(i, 0.3), f(i, 0.3))
+
+
+def test_python_if_on_a_traced_value_suggests_cond():
+    def f(x):
+        if x > 0:
+            return x
+        return -x
+    with pytest.raises(TypeError, match=r"trax.lax.cond"):
+        trax.make_jaxpr(f)(1.0)

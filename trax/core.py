@@ -580,8 +580,9 @@ class Tracer:
         v = self._concrete(
             "Python control flow (`if`, `while`, `and`, `bool()`) on a traced value",
             TracerBoolConversionError,
-            "Use trax.numpy.where for value-dependent branches, "
-            "or mark the argument static with jit(..., static_argnums=...).")
+            "Use trax.lax.cond / trax.lax.switch (or trax.numpy.where) for "
+            "value-dependent branches, or mark the argument static with "
+            "jit(..., static_argnums=...).")
         if np.size(v) != 1:
             raise ValueError("the truth value of an array with more than one "
                              "element is ambiguous; use .any() or .all()")
