@@ -153,6 +153,7 @@ class Case:
     jac: whether to compare jacfwd with jacrev (small differentiable rows).
     check_dtype: whether the result dtype must equal the reference's.
     signed_zeros: whether zero results must match the reference's sign.
+    jit_xfail: why the row's jit checks are expected to fail for now ("": they pass).
     """
     name: str
     fn: object
@@ -166,6 +167,7 @@ class Case:
     jac: bool = True
     check_dtype: bool = True
     signed_zeros: bool = False
+    jit_xfail: str = ""
 
     def make_args(self, dtype, draw=0):
         """The arguments for ``dtype``, reproducible per (row, dtype, draw)."""
@@ -1061,3 +1063,25 @@ add("nn.one_hot(f32)", lambda i: nn.one_hot(i, 3, dtype=F32), [I((2, 2), -1, 3)]
 add("nn.standardize", lambda x: nn.standardize(x, axis=-1), [A((2, 4))],
     lambda x: (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5),
     tol=10)
+
+
+# ----------------------------------------------------------------------------
+# control flow: cond / switch (branches see the operands; closures work too)
+
+_COND_JIT = "lowering lands with lower/control.py"
+add("lax.cond(pred,3)",
+    lambda p, x: lax.cond(p, lambda x: lax.mul(lax.sin(x), x), lambda x: x * x * x, x),
+    [A((), dtype=BOOL), A((3,))], lambda p, x: np.where(p, np.sin(x) * x, x * x * x),
+    jit_xfail=_COND_JIT)
+add("lax.cond(int pred,2x2;closure)",
+    lambda p, x: lax.cond(p, lambda: x * 2.0, lambda: lax.neg(x)),
+    [A((), 0, 2, dtype=I64), A((2, 2))], lambda p, x: np.where(p != 0, x * 2, -x),
+    jit_xfail=_COND_JIT)
+add("lax.switch(index,3;pytree)",
+    lambda i, x, y: lax.switch(i, [lambda x, y: (x * y, x),
+                                   lambda x, y: (lax.sin(x) + y, y * x * x),
+                                   lambda x, y: (x - y, lax.exp(x))], x, y),
+    [A((), -1, 3, dtype=I64), A((3,)), A(())],
+    lambda i, x, y: [(x * y, x), (np.sin(x) + y, y * x * x),
+                     (x - y, np.exp(x))][min(max(int(i), 0), 2)],
+    jit_xfail=_COND_JIT)

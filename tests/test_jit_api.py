@@ -341,7 +341,7 @@ def test_jit_inside_jit_is_a_pjit_equation():
     inner = trax.jit(lambda x: x * 3.0)
     outer = lambda x: inner(x) + 1.0
     text = str(trax.make_jaxpr(outer)(np.ones(2, F32)))
-    assert "pjit" in text and "mul a 3.0" in text
+    assert "pjit" in text and "mul c 3.0" in text   # the sub-jaxpr, named on
     np.testing.assert_array_equal(trax.jit(outer)(np.ones(2, F32)), [4.0, 4.0])
     nested = str(trax.make_jaxpr(trax.jit(outer))(np.ones(2, F32)))
     assert nested.count("pjit") == 2

@@ -321,21 +321,40 @@ def _pp_literal(lit):
     return text if lit.aval.weak_type else f"{text}:{lit.aval.str_short()}"
 
 
-def _pp_param(v, indent):
-    if isinstance(v, Jaxpr):
-        return "\n" + pp_jaxpr(v, indent + 4)
-    if isinstance(v, ClosedJaxpr):
-        return "\n" + pp_jaxpr(v.jaxpr, indent + 4)
+def _is_jaxpr_param(v):
+    return isinstance(v, (Jaxpr, ClosedJaxpr)) or (
+        isinstance(v, tuple) and bool(v) and all(isinstance(x, (ClosedJaxpr, Jaxpr)) for x in v))
+
+
+def _pp_param(v, indent, name):
+    if isinstance(v, (Jaxpr, ClosedJaxpr)):
+        return _pp_nested(v.jaxpr if isinstance(v, ClosedJaxpr) else v, indent, name)
+    if isinstance(v, tuple) and _is_jaxpr_param(v):
+        pad = " " * (indent + 2)
+        inner = [pad + _pp_param(x, indent + 2, name) for x in v]
+        return "(\n" + "\n".join(inner) + "\n" + " " * indent + ")"
     if isinstance(v, np.dtype):
         return v.name
-    if isinstance(v, tuple) and v and all(isinstance(x, (ClosedJaxpr, Jaxpr)) for x in v):
-        return "(" + ", ".join(_pp_param(x, indent) for x in v) + ")"
     return repr(v) if isinstance(v, str) else str(v)
 
 
+def _pp_nested(jaxpr, indent, name):
+    """A sub-jaxpr of a param at column ``indent``: on one line when it is
+    short (as JAX prints them), its variables named on from the outer ones."""
+    lines = _pp_lines(jaxpr, indent, name)
+    one = " ".join(line.strip() for line in lines)
+    if indent + len(one) <= 80:
+        return one
+    return "\n".join(lines).lstrip()
+
+
 def pp_jaxpr(jaxpr, indent=0):
-    """The JAX-style text form of a jaxpr."""
-    name = _var_namer()
+    """The JAX-style text form of a jaxpr (params holding sub-jaxprs go one
+    per line, and the sub-jaxprs' variables are named on from the outer)."""
+    return "\n".join(_pp_lines(jaxpr, indent, _var_namer()))
+
+
+def _pp_lines(jaxpr, indent, name):
     pad = " " * indent
 
     def binder(v):
@@ -346,15 +365,24 @@ def pp_jaxpr(jaxpr, indent=0):
     lines = [f"{pad}{{ lambda {consts}; {ins}. let"]
     for eqn in jaxpr.eqns:
         outs = " ".join(binder(v) for v in eqn.outvars)
-        params = ""
-        if eqn.params:
-            params = "[" + " ".join(f"{k}={_pp_param(v, indent + 4)}"
-                                    for k, v in sorted(eqn.params.items())) + "]"
         args = " ".join(name(v) for v in eqn.invars)
-        lines.append(f"{pad}    {outs} = {eqn.primitive.name}{params} {args}".rstrip())
+        head = f"{pad}    {outs} = {eqn.primitive.name}"
+        items = sorted(eqn.params.items())
+        if any(_is_jaxpr_param(v) for _, v in items):
+            # JAX's layout: one param per line, sub-jaxprs nested below
+            ppad = pad + "      "
+            params = "".join(f"\n{ppad}{k}={_pp_param(v, indent + 6, name)}"
+                             for k, v in items)
+            lines.append(f"{head}[{params}\n{pad}    ] {args}".rstrip())
+            continue
+        params = ""
+        if items:
+            params = "[" + " ".join(f"{k}={_pp_param(v, indent + 4, name)}"
+                                    for k, v in items) + "]"
+        lines.append(f"{head}{params} {args}".rstrip())
     outs = ", ".join(name(v) for v in jaxpr.outvars)
     lines.append(f"{pad}  in ({outs}{',' if len(jaxpr.outvars) == 1 else ''}) }}")
-    return "\n".join(lines)
+    return lines
 
 
 # ----------------------------------------------------------------------------
@@ -552,8 +580,9 @@ class Tracer:
         v = self._concrete(
             "Python control flow (`if`, `while`, `and`, `bool()`) on a traced value",
             TracerBoolConversionError,
-            "Use trax.numpy.where for value-dependent branches, "
-            "or mark the argument static with jit(..., static_argnums=...).")
+            "Use trax.lax.cond / trax.lax.switch (or trax.numpy.where) for "
+            "value-dependent branches, or mark the argument static with "
+            "jit(..., static_argnums=...).")
         if np.size(v) != 1:
             raise ValueError("the truth value of an array with more than one "
                              "element is ambiguous; use .any() or .all()")

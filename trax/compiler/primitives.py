@@ -74,6 +74,7 @@ NOT_LOWERED = {
     "checkpoint": "passes/simplify.py will inline it like pjit; that lands with "
                   "trax/compiler/lower/control.py",
     "scan": "its lowering lands with trax/compiler/lower/control.py",
+    "cond": "its lowering lands with trax/compiler/lower/control.py",
 }
 
 

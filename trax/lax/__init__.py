@@ -23,5 +23,5 @@ def _export(module):
 for _m in (_elementwise, _shape_ops, _reductions, _indexing, _linalg, _sorting):
     _export(_m)
 
-from trax.lax.control_flow.loops import fori_loop, while_loop, while_p  # noqa: E402,F401
-from trax.lax.control_flow.scan import map, scan, scan_p  # noqa: E402,F401
+from trax.lax.control_flow import (cond, cond_p, fori_loop, map, scan, scan_p,  # noqa: E402,F401
+                                   switch, while_loop, while_p)
