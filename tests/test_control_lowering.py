@@ -343,3 +343,39 @@ def test_a_new_process_loads_control_flow_from_the_disk_cache(tmp_path):
     assert (hits, llvm) == ("0", "True")
     assert int(misses) == 5         # two parents, while's cond and body, scan's body
     assert run_python(code, tmp_path / "cache").split() == [misses, "0", "False"]
+
+
+# ---------------------------------------------------------------- jit and memory
+
+def test_jit_calls_the_native_loop_repeatedly():
+    f = trax.jit(_newton_sqrt)
+    for top in (2.0, 9.0, 100.0):           # the second call on builds the dispatcher
+        a = np.linspace(1.0, top, 64)
+        x, n = f(a)
+        np.testing.assert_allclose(x, np.sqrt(a), rtol=1e-12)
+
+
+def test_sub_entries_live_as_long_as_their_parent(monkeypatch):
+    """The parent's code holds the code of the sub-entries it calls: they
+    are unmapped with it, not before."""
+    import gc
+    from trax.compiler import driver
+    from trax.compiler.runtime import cache, elfload
+    if not elfload.supported():
+        pytest.skip("x86-64 Linux only")
+    monkeypatch.setattr(driver, "_loaded", type(driver._loaded)())
+    cache.clear_memory()
+    gc.collect()
+    before = elfload.live()
+    h, xs = np.zeros(3), np.arange(12.0).reshape(4, 3)
+    closed = trax.make_jaxpr(_long_scan(4))(h, xs)
+    exe = compile_jaxpr(closed)
+    assert elfload.live() == before + 2         # the parent and the body's entry
+    cache.clear_memory()
+    gc.collect()
+    want = core.eval_jaxpr(closed.jaxpr, closed.consts, h, xs)
+    for got, w in zip(exe(h, xs), want):
+        np.testing.assert_allclose(got, w, rtol=1e-12)   # (FMA contraction)
+    del exe
+    gc.collect()
+    assert elfload.live() == before
