@@ -379,3 +379,23 @@ def test_sub_entries_live_as_long_as_their_parent(monkeypatch):
     del exe
     gc.collect()
     assert elfload.live() == before
+
+
+def test_code_llvm_loads_keeps_its_sub_entries(monkeypatch):
+    """Where our loader refuses an object, LLVM loads it and keeps it for the
+    process: the sub-entries it calls are kept too."""
+    from trax.compiler import driver
+    from trax.compiler.runtime import cache, elfload
+
+    def refuse(*args):
+        raise elfload.UnsupportedObject("refused by the test")
+    monkeypatch.setattr(elfload, "load", refuse)
+    cache.clear_memory()
+    h, xs = np.full(5, 0.5), np.linspace(0, 1, 35).reshape(7, 5)
+    closed = trax.make_jaxpr(_long_scan(7))(h, xs)
+    exe = compile_jaxpr(closed)
+    assert exe.compiled.fn.memory is None
+    assert driver._pinned[exe.compiled.name] == list(exe.compiled.fn.children)
+    want = core.eval_jaxpr(closed.jaxpr, closed.consts, h, xs)
+    for got, w in zip(exe(h, xs), want):
+        np.testing.assert_allclose(got, w, rtol=1e-12)
