@@ -59,7 +59,8 @@ def test_registries_agree_with_the_table():
 def test_names_selects_by_facts():
     math = primitives.names(cost="math")
     assert {"exp", "tanh", "atan2"} <= math and "add" not in math
-    assert primitives.names(lowering=INLINE) == {"pjit", "custom_jvp_call", "custom_vjp_call"}
+    assert primitives.names(lowering=INLINE) == {"pjit", "custom_jvp_call", "custom_vjp_call",
+                                                 "checkpoint"}
     assert "reduce_sum" in primitives.names(row_wise=True)
 
 

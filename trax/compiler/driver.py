@@ -14,6 +14,7 @@ from trax.core import Literal, registered_primitives
 from trax.compiler import primitives
 from trax.compiler.fingerprint import FINGERPRINT
 from trax.compiler.math import mathlib
+from trax.compiler.passes import control
 from trax.compiler.passes.simplify import simplify
 from trax.compiler.runtime import blas, cache, elfload, host, symbols
 from trax.compiler.runtime.executable import Executable, NativeCode, Source
@@ -28,6 +29,7 @@ primitives.check(registered_primitives())
 # loader's code is unmapped with the last user, see elfload.Memory)
 _loaded = weakref.WeakValueDictionary()
 _llvm_loaded = {}   # entry name -> addresses of code LLVM loaded (kept for the process)
+_pinned = {}        # entry name (LLVM loaded) -> the sub-entries its code calls
 _lock = threading.RLock()       # one thread loads a given entry; the others reuse it
 
 
@@ -37,9 +39,18 @@ def cache_stats():
 
 
 def _jaxpr_key(jaxpr):
-    lits = [a.aval.dtype.str for e in jaxpr.eqns for a in e.invars if isinstance(a, Literal)]
-    lits += [a.aval.dtype.str for a in jaxpr.outvars if isinstance(a, Literal)]
-    return f"{jaxpr}\n{','.join(lits)}"
+    return f"{jaxpr}\n{','.join(_literal_dtypes(jaxpr))}"
+
+
+def _literal_dtypes(jaxpr):
+    """The dtypes of ``jaxpr``'s literals, in its sub-jaxprs too (the text
+    leaves out those of weakly typed ones)."""
+    lits = []
+    for e in jaxpr.eqns:
+        lits += [a.aval.dtype.str for a in e.invars if isinstance(a, Literal)]
+        for sub in control.sub_jaxprs(e):
+            lits += ["("] + _literal_dtypes(sub.jaxpr) + [")"]
+    return lits + [a.aval.dtype.str for a in jaxpr.outvars if isinstance(a, Literal)]
 
 
 def compile_jaxpr(closed_jaxpr):
@@ -48,15 +59,18 @@ def compile_jaxpr(closed_jaxpr):
     key = _jaxpr_key(opt.jaxpr)
     native = cache.memory_get(key)
     if native is None:
+        start = time.perf_counter()
         native = cache.memory_put(key, _compile(opt.jaxpr, key))
+        cache.count("compile_seconds", time.perf_counter() - start)
     return Executable(native, closed_jaxpr.in_avals, opt.consts, closed_jaxpr.out_avals)
 
 
 def _compile(jaxpr, jaxpr_text):
     """Native code for an optimized jaxpr. The disk cache is keyed on the
     jaxpr's text (with the target and the compiler's fingerprint), so a hit
-    skips code generation and LLVM entirely."""
-    start = time.perf_counter()
+    skips code generation and LLVM entirely. The sub-jaxprs of control flow
+    are compiled first, as entries of their own that this code calls (see
+    lower/control.py): it holds them while it lives."""
     # probing (and registering) the BLAS loads OpenBLAS: only for jaxprs with products
     has_blas = {dt: blas.gemm(dt) is not None for dt in _product_dtypes(jaxpr)}
     dkey = cache.disk_key(f"{FINGERPRINT} blas={has_blas}\n{jaxpr_text}",
@@ -69,27 +83,33 @@ def _compile(jaxpr, jaxpr_text):
         from trax.compiler.lower import kernels
         from trax.compiler.lower.codegen import ENTRY, Codegen
         plan = fusion.plan(jaxpr)
-        cg = Codegen(jaxpr)
+        cg = Codegen(jaxpr, {sub: c for sub, c in zip(subs, children)})
         ir_text = cg.generate(plan, kernels)
         ir_text = ir_text.replace(f'@"{ENTRY}"', f'@"{name}"').replace(
             f'@"{ENTRY}_py"', f'@"{name}_py"').replace(f'@"{ENTRY}_ws"', f'@"{name}_ws"')
         return Source(ir_text, fusion.kernel_summary(jaxpr, plan), cg.b.loop_count,
                       cg.calls_library, cg.vectorized)
 
+    subs = [sub.jaxpr for e in jaxpr.eqns for sub in control.sub_jaxprs(e)]
+    children = []
     with _lock:
         native = _loaded.get(name)
         if native is None:
+            children = [_compile(sub, _jaxpr_key(sub)) for sub in subs]
+            for c in children:
+                symbols.register(c.name, c.address)
             memory = None
             addresses = _llvm_loaded.get(name)
             if addresses is None:
                 addresses, memory = _load(dkey, source, names)
                 if memory is None:
                     _llvm_loaded[name] = addresses
+            if memory is None and children:
+                _pinned[name] = children    # LLVM's code stays: so must what it calls
             n_args = len(jaxpr.invars) + len(jaxpr.constvars) + len(jaxpr.outvars)
             native = _loaded[name] = NativeCode(
                 addresses[name], addresses[name + "_py"], addresses[name + "_ws"],
-                name, source, jaxpr_text, n_args, memory)
-    cache.count("compile_seconds", time.perf_counter() - start)
+                name, source, jaxpr_text, n_args, memory, children)
     return native
 
 

@@ -63,8 +63,16 @@ FACTS = {
     **_rows("argmax argmin cumsum cumprod cummax cummin dot_general dot_general_update "
             "scatter scatter_add scatter_mul scatter_min scatter_max sort",
             lowering=KERNEL, cost="loop"),
-    **_rows("pjit custom_jvp_call custom_vjp_call", lowering=INLINE),
+    # control flow: native branches and loops calling their sub-jaxprs' entries
+    # (lower/control.py; their constants hoisted by passes/control.py)
+    **_rows("cond while scan", lowering=KERNEL, cost="loop"),
+    **_rows("pjit custom_jvp_call custom_vjp_call checkpoint", lowering=INLINE),
 }
+
+# Primitives of issue 16 whose front end lands in other branches: the table may
+# name them before they exist (remove once trax.lax.control_flow and
+# trax.checkpoint are merged).
+_LANDING = frozenset({"cond", "while", "scan", "checkpoint"})
 
 NOT_LOWERED = {
     "custom_lin": "it is the forward mode (jvp, jacfwd, linearize) of a custom_vjp "
@@ -88,7 +96,7 @@ def names(**facts):
 def check(registered):
     """Raise if the table names a primitive that is not in ``registered``
     (names of the primitives that exist)."""
-    stale = sorted((set(FACTS) | set(NOT_LOWERED)) - set(registered))
+    stale = sorted((set(FACTS) | set(NOT_LOWERED)) - set(registered) - _LANDING)
     if stale:
         raise AssertionError(f"trax.compiler.primitives names primitives that do not "
                              f"exist: {stale}")

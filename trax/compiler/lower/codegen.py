@@ -11,7 +11,8 @@ emitted inline into the entry, in program order.
 
 :class:`Codegen` is the context the lowering rules see: ``ctx.b`` (the
 builder), ``ctx.read(var, index)``, ``ctx.buffer(var)``, ``ctx.scope()``,
-``ctx.alloc(aval)`` and ``ctx.store_loop(var, buffer)``.
+``ctx.alloc(aval)``, ``ctx.scratch(nbytes)``, ``ctx.store_loop(var, buffer)``
+and ``ctx.subentries`` (the compiled sub-jaxprs of control flow).
 """
 from contextlib import ExitStack, contextmanager
 
@@ -96,8 +97,11 @@ class RowBuffer(Buffer):
 class Codegen:
     """Builds the entry function of one jaxpr."""
 
-    def __init__(self, jaxpr):
+    def __init__(self, jaxpr, subentries=None):
         self.jaxpr = jaxpr
+        # sub-jaxpr (a Jaxpr of a control-flow equation) -> its compiled
+        # NativeCode, which the lowering calls (see lower/control.py)
+        self.subentries = subentries or {}
         self.module = ir.Module(name="trax")
         n = len(jaxpr.invars) + len(jaxpr.constvars) + len(jaxpr.outvars) + 1
         fn = ir.Function(self.module, ir.FunctionType(VOID, [I8P] * n), ENTRY)
@@ -218,6 +222,11 @@ class Codegen:
                 ptr.align = 64
             return RowBuffer(ptr, aval, row_size)
         return RowBuffer(self._take(nbytes, ty), aval, row_size)
+
+    def scratch(self, nbytes):
+        """An ``i8*`` to ``nbytes`` of workspace (64-byte aligned) for the
+        current kernel."""
+        return self._take(nbytes, I8P.pointee)
 
     def _take(self, nbytes, ty):
         """A ``ty*`` to ``nbytes`` of the workspace, until give_back returns it."""

@@ -7,7 +7,7 @@ needs them in memory, with ``ctx.buffer``. An elemental equation that is a
 kernel root is simply stored by a loop over its output.
 
 Rules for families of primitives live in their own modules (reductions,
-linalg, structural) and register themselves here with :func:`kernel`.
+linalg, structural, control) and register themselves here with :func:`kernel`.
 They are imported by :func:`rules` on first use (a disk-cache hit never
 needs them); read the table through it, never ``KERNELS`` directly.
 """
@@ -25,7 +25,7 @@ def kernel(*names):
     return register
 
 
-_RULE_MODULES = ("linalg", "reductions", "structural")
+_RULE_MODULES = ("linalg", "reductions", "structural", "control")
 _complete = False
 
 

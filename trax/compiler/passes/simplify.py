@@ -5,6 +5,8 @@
 * ``inline_calls`` -- calls of sub-jaxprs (``pjit``, custom_jvp/vjp calls,
   whose derivative rules no longer matter) are replaced by their
   equations (with fresh variables), their constants joining the outer ones;
+* ``control.hoist`` -- the sub-jaxprs of ``cond``, ``while`` and ``scan``
+  are simplified, and their constants become operands (see control.py);
 * ``rewrite`` -- one forward sweep that folds constants (an equation whose
   inputs are all literals or small constants is evaluated now; rank-0 results
   become literals), applies algebraic identities (``x*1``, ``x+0`` for
@@ -24,7 +26,7 @@ product is rounded (see gemm_update.py).
 import numpy as np
 
 from trax.compiler import primitives
-from trax.compiler.passes import gemm_update
+from trax.compiler.passes import control, gemm_update
 from trax.core import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var
 
 FOLD_LIMIT = 64                 # fold equations whose operands are this small
@@ -35,6 +37,7 @@ _NO_FOLD = INLINE | set(primitives.NOT_LOWERED)
 def simplify(closed):
     """The optimized :class:`ClosedJaxpr` (same inputs and outputs)."""
     jaxpr, consts = inline_calls(closed.jaxpr, closed.consts)
+    jaxpr, consts = control.hoist(jaxpr, consts, simplify)
     jaxpr, consts = rewrite(jaxpr, consts)
     jaxpr = transposed_dots(jaxpr)
     jaxpr, consts = dce(jaxpr, consts)

@@ -44,10 +44,11 @@ class NativeCode:
     """A native entry point: ``entry(*inputs, *consts, *outputs, workspace)``,
     taking data pointers, and ``entry_py`` taking the arrays themselves (and
     the workspace only when ``workspace_bytes`` is not 0). ``source()``
-    regenerates its :class:`Source` on demand (for ``as_text``)."""
+    regenerates its :class:`Source` on demand (for ``as_text``). ``children``:
+    the NativeCodes of the sub-entries it calls, kept alive with it."""
 
     def __init__(self, address, py_address, ws_address, name, source, jaxpr_text, n_args,
-                 memory=None):
+                 memory=None, children=()):
         self.address = address
         self.name = name
         self._source = source       # () -> Source
@@ -61,8 +62,10 @@ class NativeCode:
         else:
             self.fn = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * (n_args + 1)))(address)
         # the code stays mapped while anything can call it: this NativeCode,
-        # or an Executable's or a fast path's reference to ``fn``
+        # or an Executable's or a fast path's reference to ``fn``; and so does
+        # the code of its sub-entries (control flow, see lower/control.py)
         self.fn.memory = memory
+        self.fn.children = tuple(children)
 
     def take_workspace(self):
         """A workspace no running call uses (give it back after the call)."""
