@@ -153,7 +153,6 @@ class Case:
     jac: whether to compare jacfwd with jacrev (small differentiable rows).
     check_dtype: whether the result dtype must equal the reference's.
     signed_zeros: whether zero results must match the reference's sign.
-    jit_xfail: why the row's jit checks are expected to fail for now ("": they pass).
     """
     name: str
     fn: object
@@ -167,7 +166,6 @@ class Case:
     jac: bool = True
     check_dtype: bool = True
     signed_zeros: bool = False
-    jit_xfail: str = ""
 
     def make_args(self, dtype, draw=0):
         """The arguments for ``dtype``, reproducible per (row, dtype, draw)."""
@@ -1068,20 +1066,51 @@ add("nn.standardize", lambda x: nn.standardize(x, axis=-1), [A((2, 4))],
 # ----------------------------------------------------------------------------
 # control flow: cond / switch (branches see the operands; closures work too)
 
-_COND_JIT = "lowering lands with lower/control.py"
 add("lax.cond(pred,3)",
     lambda p, x: lax.cond(p, lambda x: lax.mul(lax.sin(x), x), lambda x: x * x * x, x),
-    [A((), dtype=BOOL), A((3,))], lambda p, x: np.where(p, np.sin(x) * x, x * x * x),
-    jit_xfail=_COND_JIT)
+    [A((), dtype=BOOL), A((3,))], lambda p, x: np.where(p, np.sin(x) * x, x * x * x))
 add("lax.cond(int pred,2x2;closure)",
     lambda p, x: lax.cond(p, lambda: x * 2.0, lambda: lax.neg(x)),
-    [A((), 0, 2, dtype=I64), A((2, 2))], lambda p, x: np.where(p != 0, x * 2, -x),
-    jit_xfail=_COND_JIT)
+    [A((), 0, 2, dtype=I64), A((2, 2))], lambda p, x: np.where(p != 0, x * 2, -x))
 add("lax.switch(index,3;pytree)",
     lambda i, x, y: lax.switch(i, [lambda x, y: (x * y, x),
                                    lambda x, y: (lax.sin(x) + y, y * x * x),
                                    lambda x, y: (x - y, lax.exp(x))], x, y),
     [A((), -1, 3, dtype=I64), A((3,)), A(())],
     lambda i, x, y: [(x * y, x), (np.sin(x) + y, y * x * x),
-                     (x - y, np.exp(x))][min(max(int(i), 0), 2)],
-    jit_xfail=_COND_JIT)
+                     (x - y, np.exp(x))][min(max(int(i), 0), 2)])
+
+
+# ----------------------------------------------------------------------------
+# control flow: loops (a traced trip count is a while loop, forward mode only)
+
+def _scan_ref(c, xs):
+    ys = []
+    for x in xs:
+        c, y = c * x + np.sin(c), c * 2.0
+        ys.append(y)
+    return c, np.stack(ys)
+
+
+add("lax.scan(carry,ys)",
+    lambda c, xs: lax.scan(lambda c, x: (c * x + lax.sin(c), c * 2.0), c, xs),
+    [A((2,)), A((4, 2))], _scan_ref)
+add("lax.scan(reverse)",
+    lambda c, xs: lax.scan(lambda c, x: (c * x + lax.sin(c), c * 2.0), c, xs,
+                           reverse=True),
+    [A((2,)), A((4, 2))], lambda c, xs: (lambda r: (r[0], r[1][::-1]))(_scan_ref(c, xs[::-1])))
+add("lax.map", lambda xs: lax.map(lambda x: lax.exp(x) * x, xs), [A((3, 2))],
+    lambda xs: np.exp(xs) * xs)
+add("lax.fori_loop(static)", lambda x: lax.fori_loop(0, 3, lambda i, y: y * x + i, x),
+    [A((3,))], lambda x: ((x * x + 0) * x + 1) * x + 2)
+add("lax.while_loop(newton)",
+    lambda a: lax.while_loop(lambda c: c[1] < 6, lambda c: ((c[0] + a / c[0]) * 0.5, c[1] + 1),
+                             (a, 0))[0],
+    [A((4,), 0.5, 3.0)], lambda a: _newton_ref(a), order=0)
+
+
+def _newton_ref(a):
+    x = a
+    for _ in range(6):
+        x = (x + a / x) * 0.5
+    return x

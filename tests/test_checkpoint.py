@@ -102,7 +102,6 @@ def test_bad_policy():
         trax.checkpoint(f, policy="everything")
 
 
-@pytest.mark.xfail(strict=False, reason="lowering lands with lower/control.py")
 def test_jit_of_grad_matches_grad():
     loss = lambda x: jnp.sum(trax.checkpoint(f)(x))    # noqa: E731
     assert_close(trax.jit(trax.grad(loss))(X), trax.grad(loss)(X))

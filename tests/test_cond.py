@@ -10,7 +10,6 @@ from trax import lax
 from trax.test_util import check_grads
 
 F32 = np.float32
-JIT_XFAIL = pytest.mark.xfail(strict=False, reason="lowering lands with lower/control.py")
 
 
 def f_cond(p, x):
@@ -320,7 +319,6 @@ def test_cond_primitive_checks_its_operands():
 # ----------------------------------------------------------------------------
 # jit (compiled by trax/compiler/lower/control.py)
 
-@JIT_XFAIL
 def test_jit_matches_eager():
     xs = np.array([1.0, -2.0])
     for p in (True, False):
@@ -330,7 +328,6 @@ def test_jit_matches_eager():
         assert float(trax.jit(g)(x)) == pytest.approx(float(g(x)))
 
 
-@JIT_XFAIL
 def test_jit_switch_matches_eager():
     f = lambda i, x: lax.switch(i, [jnp.sin, jnp.cos, jnp.exp], x)  # noqa: E731
     for i in (-1, 0, 1, 2, 5):

@@ -168,16 +168,9 @@ TRANSFORM_CHECKS = {
 
 
 def transform_params():
-    return [pytest.param(c, dt, name, id=f"{c.name}-{dt.name}-{name}",
-                         marks=_jit_xfail(c, name))
+    return [pytest.param(c, dt, name, id=f"{c.name}-{dt.name}-{name}")
             for name, (applies, _) in TRANSFORM_CHECKS.items()
             for c in CASES if applies(c) for dt in c.dtypes]
-
-
-def _jit_xfail(case, check):
-    if case.jit_xfail and check.startswith("jit"):
-        return [pytest.mark.xfail(strict=False, reason=case.jit_xfail)]
-    return []
 
 
 @pytest.mark.parametrize("case,dtype,check", transform_params())

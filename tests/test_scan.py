@@ -265,10 +265,12 @@ def test_abstract_eval_rejects_a_bad_bind():
 
 # ---------------------------------------------------------------- jit
 
-@pytest.mark.xfail(strict=False, reason="lowering lands with lower/control.py")
 def test_jit_matches_eager_and_jit_of_grad():
     assert_close(trax.jit(run_scan)(*ARGS), run_scan(*ARGS))
-    assert_close(trax.jit(trax.grad(run_scan, 2))(*ARGS), trax.grad(run_scan, 2)(*ARGS))
+    loss = lambda *args: jnp.sum(run_scan(*args))
+    assert_close(trax.jit(trax.grad(loss, 2))(*ARGS), trax.grad(loss, 2)(*ARGS))
+    assert_close(trax.jit(lambda *a: run_scan(*a, reverse=True))(*ARGS),
+                 run_scan(*ARGS, reverse=True))
 
 
 def test_disable_jit_gives_the_same_result():
@@ -290,7 +292,6 @@ def test_rnn_example_learns_eagerly():
     assert test < 0.3 * var and train < 0.3 * var
 
 
-@pytest.mark.xfail(strict=False, reason="lowering lands with lower/control.py")
 def test_rnn_example_learns_under_jit():
     train, test, var = _rnn_example()["main"](steps=100, jit=True, log=False)
     assert test < 0.3 * var

@@ -16,7 +16,6 @@ from trax import lax
 from trax.errors import TraxTypeError
 from trax.test_util import check_grads
 
-NOT_LOWERED = pytest.mark.xfail(strict=False, reason="lowering lands with lower/control.py")
 
 
 # ----------------------------------------------------------------------------
@@ -130,14 +129,12 @@ def test_disable_jit_changes_nothing(row):
         np.testing.assert_array_equal(trax.jit(row.fn)(*args), row.fn(*args))
 
 
-@NOT_LOWERED
 @ROWS
 def test_jit_matches_eager(row):
     args = row.args()
     np.testing.assert_allclose(trax.jit(row.fn)(*args), row.fn(*args), rtol=1e-12)
 
 
-@NOT_LOWERED
 @ROWS
 def test_jit_of_jvp_matches_jvp(row):
     args = row.args()
@@ -451,7 +448,6 @@ def test_newton_example_finds_roots_and_their_derivative(capsys):
     assert "square roots" in capsys.readouterr().out
 
 
-@NOT_LOWERED
 def test_newton_example_under_jit():
     a, root, _ = _newton_example()["main"](use_jit=True)
     np.testing.assert_allclose(root, np.sqrt(a), rtol=1e-6)

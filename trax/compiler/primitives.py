@@ -69,20 +69,10 @@ FACTS = {
     **_rows("pjit custom_jvp_call custom_vjp_call checkpoint", lowering=INLINE),
 }
 
-# Primitives of issue 16 whose front end lands in other branches: the table may
-# name them before they exist (remove once trax.lax.control_flow and
-# trax.checkpoint are merged).
-_LANDING = frozenset({"cond", "while", "scan", "checkpoint"})
-
 NOT_LOWERED = {
     "custom_lin": "it is the forward mode (jvp, jacfwd, linearize) of a custom_vjp "
                   "function, which has no rule eagerly either: use custom_jvp, or "
                   "reverse mode (grad, vjp, jacrev)",
-    "while": "its lowering lands with trax/compiler/lower/control.py",
-    "checkpoint": "passes/simplify.py will inline it like pjit; that lands with "
-                  "trax/compiler/lower/control.py",
-    "scan": "its lowering lands with trax/compiler/lower/control.py",
-    "cond": "its lowering lands with trax/compiler/lower/control.py",
 }
 
 
@@ -96,7 +86,7 @@ def names(**facts):
 def check(registered):
     """Raise if the table names a primitive that is not in ``registered``
     (names of the primitives that exist)."""
-    stale = sorted((set(FACTS) | set(NOT_LOWERED)) - set(registered) - _LANDING)
+    stale = sorted((set(FACTS) | set(NOT_LOWERED)) - set(registered))
     if stale:
         raise AssertionError(f"trax.compiler.primitives names primitives that do not "
                              f"exist: {stale}")
