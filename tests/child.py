@@ -7,10 +7,16 @@ import sys
 def run_python(code, cache_dir, unset=("TRAX_DISABLE_DISK_CACHE",)):
     """The stdout of ``python -c code`` with ``TRAX_CACHE_DIR=cache_dir`` and
     the variables ``unset`` removed; fails the test if the process fails."""
-    env = dict(os.environ, TRAX_CACHE_DIR=str(cache_dir))
+    return run_python_output(code, cache_dir, unset)[0]
+
+
+def run_python_output(code, cache_dir, unset=("TRAX_DISABLE_DISK_CACHE",), **env):
+    """``(stdout, stderr)`` of :func:`run_python`'s process, with the
+    variables ``env`` set too."""
+    env = dict(os.environ, TRAX_CACHE_DIR=str(cache_dir), **env)
     for var in unset:
         env.pop(var, None)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    return out.stdout
+    return out.stdout, out.stderr

@@ -2,7 +2,8 @@
 
 * A FIFO, directory or symlink at an entry path is not opened as an entry
   (a FIFO used to block ``open()`` forever): the entry is recompiled and the
-  fault counts in ``cache_stats()['disk_errors']``.
+  fault counts in ``cache_stats()['disk_errors']``; a symlink also turns the
+  disk cache off for the process, with a warning.
 * The kept copy of OpenBLAS is verified by a full sha256 before it is used:
   a changed byte anywhere gets it recopied.
 * ``~`` in ``TRAX_CACHE_DIR`` is expanded.
@@ -10,6 +11,7 @@
 import contextlib
 import os
 import signal
+import warnings
 
 import pytest
 from child import run_python
@@ -59,9 +61,14 @@ def test_non_regular_entry_is_a_counted_miss(cache_dir, make):
     path.parent.mkdir(parents=True)
     make(path)
     errors = cache.stats["disk_errors"]
-    with deadline():
+    with deadline(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         assert cache.read_entry(str(path)) is None
     assert cache.stats["disk_errors"] == errors + 1
+    # a symlink could point at anyone's code: the disk cache is then off (test_cache_trust)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == (make is _symlink)
+    assert all(f"{path} is a symbolic link" in m for m in messages)
     assert cache.write_entry(str(path), b"new") is (make is not _directory)
 
 

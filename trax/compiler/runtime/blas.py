@@ -168,24 +168,22 @@ def _load_copy(path):
 def kept_copy(path):
     """Path of a persistent copy of the library at ``path`` in
     ``<cache dir>/blas/``, made if missing, or None when the disk cache is
-    disabled or the directory is not writable. The copy's name carries a
+    disabled, not trusted or not writable. The copy's name carries a
     hash of the source's real path, size and mtime (a new numpy gets a new
     copy). The sha256 of the bytes copied is stored beside the copy (as a
     checksummed cache entry, ``<copy>.sha256``); an existing copy is used
     only if it is a regular file whose size and whole sha256 match, else it
     is replaced. Copies are written to a temporary file and renamed, so a
     partly written copy is never used."""
-    d = cache.cache_dir()
-    if d is None:
-        return None
     try:
         st = os.stat(path)
         src = f"{os.path.realpath(path)}|{st.st_size}|{st.st_mtime_ns}"
         tag = cache.digest(src.encode()).hex()[:16]
-        dest = os.path.join(d, "blas", f"{tag}-{os.path.basename(path)}")
+        dest = cache.entry_path("blas", f"{tag}-{os.path.basename(path)}")
+        if dest is None:
+            return None
         if _intact(dest, st.st_size):
             return dest
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
         import tempfile
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), suffix=".tmp")
         try:
