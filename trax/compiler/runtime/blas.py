@@ -90,14 +90,19 @@ def _library(path):
     the host has AVX-512 and the library has SkylakeX kernels, a copy of
     it is loaded with ``OPENBLAS_CORETYPE=SkylakeX`` (a copy, because dlopen
     of the same file returns numpy's instance; kept in the disk cache
-    directory, see :func:`kept_copy`); numpy's own BLAS is not touched. ``TRAX_BLAS_CORETYPE`` overrides the kernel set ("" keeps the
-    library's own choice)."""
+    directory, see :func:`kept_copy`); numpy's own BLAS is not touched.
+    Not when ``OPENBLAS_CORETYPE`` is set (non-empty): that pins numpy's
+    kernels on purpose (some builds compute wrong results on some CPUs), so
+    numpy's instance is used as it is. ``TRAX_BLAS_CORETYPE`` asks for a
+    kernel set explicitly ("" keeps the library's own choice)."""
     if path in _libs:
         return _libs[path]
     lib = ctypes.CDLL(path)
     _libs[path] = lib
     try:
         want = os.environ.get("TRAX_BLAS_CORETYPE")
+        if want is None and os.environ.get("OPENBLAS_CORETYPE"):
+            want = ""
         if want is None:
             feats = host.features()
             want = "SkylakeX" if all(f in feats for f in _AVX512) else ""
