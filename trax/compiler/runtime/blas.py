@@ -125,14 +125,19 @@ def _symbol(lib, name, restype):
     return fn
 
 
-def _private_copy(lib, path, coretype):
-    threads = None
+def _threads(lib):
+    """``(thread count, name of its setter)`` of OpenBLAS ``lib``, or
+    ``(None, None)``."""
     for name in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
                  "scipy_openblas_get_num_threads", "openblas_get_num_threads"):
         fn = _symbol(lib, name, ctypes.c_int)
         if fn is not None:
-            threads, setter = fn(), name.replace("get_", "set_")
-            break
+            return fn(), name.replace("get_", "set_")
+    return None, None
+
+
+def _private_copy(lib, path, coretype):
+    threads, setter = _threads(lib)
     old = os.environ.get("OPENBLAS_CORETYPE")
     os.environ["OPENBLAS_CORETYPE"] = coretype      # read by OpenBLAS when loaded
     try:
@@ -246,6 +251,21 @@ def _unlink(path):
         os.unlink(path)
     except OSError:
         pass
+
+
+def describe():
+    """What compiled products call: ``{"library"`` (the file loaded)``,
+    "private_copy", "kernels", "threads"}`` (kernels and threads None where OpenBLAS does not say), or
+    None when there is no BLAS (see :func:`gemm`)."""
+    found = gemm("float64") or gemm("float32")
+    if found is None:
+        return None
+    with _lock:
+        path, lib = next((p, lib) for p, lib in _libs.items() if hasattr(lib, found[0]))
+    core = _symbol(lib, "gotoblas_corename", ctypes.c_char_p)
+    return {"library": lib._name, "private_copy": lib._name != path,
+            "kernels": core().decode() if core is not None else None,
+            "threads": _threads(lib)[0]}
 
 
 def _probe(letter):

@@ -127,6 +127,26 @@ def distrust(root=None):
     return _refused.get(root)
 
 
+def describe():
+    """The disk cache for :func:`trax.print_environment_info`:
+    ``{"directory", "used", "why_not", "files", "bytes"}`` -- the configured
+    directory (None: disabled), whether this process uses it, why not
+    (``(path, reason)`` or None), and the regular files it holds."""
+    root = configured_dir()
+    used = cache_dir() if root is not None else None
+    files = size = 0
+    for folder, _, names in os.walk(used or root or os.devnull):
+        for name in names:
+            try:
+                st = os.lstat(os.path.join(folder, name))
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                files, size = files + 1, size + st.st_size
+    return {"directory": root, "used": used is not None, "why_not": distrust(root),
+            "files": files, "bytes": size}
+
+
 def _untrusted(st):
     """Why a folder or entry with ``os.lstat`` result ``st`` is not to be
     trusted, or None."""
