@@ -255,8 +255,8 @@ def _unlink(path):
 
 def describe():
     """What compiled products call: ``{"library"`` (the file loaded)``,
-    "private_copy", "kernels", "threads"}`` (kernels and threads None where OpenBLAS does not say), or
-    None when there is no BLAS (see :func:`gemm`)."""
+    "private_copy", "kernels", "threads"}`` (kernels and threads None where
+    OpenBLAS does not say), or None when there is no BLAS (see :func:`gemm`)."""
     found = gemm("float64") or gemm("float32")
     if found is None:
         return None
