@@ -8,6 +8,7 @@ from trax.api import (grad, hessian, jacfwd, jacrev, jvp, linearize,  # noqa: F4
 from trax.checkpoint import checkpoint, checkpoint_policies, remat  # noqa: F401
 from trax.core import Array  # noqa: F401
 from trax.custom_derivatives import custom_jvp, custom_vjp  # noqa: F401
+from trax.environment import print_environment_info  # noqa: F401
 from trax.jit import disable_jit, jit  # noqa: F401
 from trax.lax import stop_gradient  # noqa: F401
 

@@ -90,14 +90,19 @@ def _library(path):
     the host has AVX-512 and the library has SkylakeX kernels, a copy of
     it is loaded with ``OPENBLAS_CORETYPE=SkylakeX`` (a copy, because dlopen
     of the same file returns numpy's instance; kept in the disk cache
-    directory, see :func:`kept_copy`); numpy's own BLAS is not touched. ``TRAX_BLAS_CORETYPE`` overrides the kernel set ("" keeps the
-    library's own choice)."""
+    directory, see :func:`kept_copy`); numpy's own BLAS is not touched.
+    Not when ``OPENBLAS_CORETYPE`` is set (non-empty): that pins numpy's
+    kernels on purpose (some builds compute wrong results on some CPUs), so
+    numpy's instance is used as it is. ``TRAX_BLAS_CORETYPE`` asks for a
+    kernel set explicitly ("" keeps the library's own choice)."""
     if path in _libs:
         return _libs[path]
     lib = ctypes.CDLL(path)
     _libs[path] = lib
     try:
         want = os.environ.get("TRAX_BLAS_CORETYPE")
+        if want is None and os.environ.get("OPENBLAS_CORETYPE"):
+            want = ""
         if want is None:
             feats = host.features()
             want = "SkylakeX" if all(f in feats for f in _AVX512) else ""
@@ -120,14 +125,19 @@ def _symbol(lib, name, restype):
     return fn
 
 
-def _private_copy(lib, path, coretype):
-    threads = None
+def _threads(lib):
+    """``(thread count, name of its setter)`` of OpenBLAS ``lib``, or
+    ``(None, None)``."""
     for name in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
                  "scipy_openblas_get_num_threads", "openblas_get_num_threads"):
         fn = _symbol(lib, name, ctypes.c_int)
         if fn is not None:
-            threads, setter = fn(), name.replace("get_", "set_")
-            break
+            return fn(), name.replace("get_", "set_")
+    return None, None
+
+
+def _private_copy(lib, path, coretype):
+    threads, setter = _threads(lib)
     old = os.environ.get("OPENBLAS_CORETYPE")
     os.environ["OPENBLAS_CORETYPE"] = coretype      # read by OpenBLAS when loaded
     try:
@@ -168,24 +178,22 @@ def _load_copy(path):
 def kept_copy(path):
     """Path of a persistent copy of the library at ``path`` in
     ``<cache dir>/blas/``, made if missing, or None when the disk cache is
-    disabled or the directory is not writable. The copy's name carries a
+    disabled, not trusted or not writable. The copy's name carries a
     hash of the source's real path, size and mtime (a new numpy gets a new
     copy). The sha256 of the bytes copied is stored beside the copy (as a
     checksummed cache entry, ``<copy>.sha256``); an existing copy is used
     only if it is a regular file whose size and whole sha256 match, else it
     is replaced. Copies are written to a temporary file and renamed, so a
     partly written copy is never used."""
-    d = cache.cache_dir()
-    if d is None:
-        return None
     try:
         st = os.stat(path)
         src = f"{os.path.realpath(path)}|{st.st_size}|{st.st_mtime_ns}"
         tag = cache.digest(src.encode()).hex()[:16]
-        dest = os.path.join(d, "blas", f"{tag}-{os.path.basename(path)}")
+        dest = cache.entry_path("blas", f"{tag}-{os.path.basename(path)}")
+        if dest is None:
+            return None
         if _intact(dest, st.st_size):
             return dest
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
         import tempfile
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), suffix=".tmp")
         try:
@@ -243,6 +251,21 @@ def _unlink(path):
         os.unlink(path)
     except OSError:
         pass
+
+
+def describe():
+    """What compiled products call: ``{"library"`` (the file loaded)``,
+    "private_copy", "kernels", "threads"}`` (kernels and threads None where
+    OpenBLAS does not say), or None when there is no BLAS (see :func:`gemm`)."""
+    found = gemm("float64") or gemm("float32")
+    if found is None:
+        return None
+    with _lock:
+        path, lib = next((p, lib) for p, lib in _libs.items() if hasattr(lib, found[0]))
+    core = _symbol(lib, "gotoblas_corename", ctypes.c_char_p)
+    return {"library": lib._name, "private_copy": lib._name != path,
+            "kernels": core().decode() if core is not None else None,
+            "threads": _threads(lib)[0]}
 
 
 def _probe(letter):
