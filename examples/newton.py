@@ -6,8 +6,8 @@ element is within a relative tolerance, so the trip count depends on the
 values. ``jvp`` carries the tangent through the iterations and gives
 ``d sqrt(a) / da = 1 / (2 sqrt(a))``. (Reverse mode (``grad``) of a
 ``while_loop`` is not defined, as in JAX: its trip count is not known
-ahead.) ``python examples/newton.py --jit`` also runs it compiled, once jit
-lowers ``while``.
+ahead.) The solver runs compiled (``trax.jit``: the loop is a native loop);
+``python examples/newton.py --eager`` runs it op by op.
 """
 import sys
 
@@ -38,7 +38,7 @@ def sqrt_and_derivative(a):
     return root, droot
 
 
-def main(use_jit=False):
+def main(use_jit=True):
     a = np.linspace(0.5, 1000.0, 1000, dtype=np.float32)
     root, steps = (trax.jit(newton_sqrt) if use_jit else newton_sqrt)(a)
     _, droot = sqrt_and_derivative(a)
@@ -50,4 +50,4 @@ def main(use_jit=False):
 
 
 if __name__ == "__main__":
-    main(use_jit="--jit" in sys.argv)
+    main(use_jit="--eager" not in sys.argv)

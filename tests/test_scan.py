@@ -288,7 +288,7 @@ def _rnn_example():
 
 
 def test_rnn_example_learns_eagerly():
-    train, test, var = _rnn_example()["main"](steps=100, log=False)
+    train, test, var = _rnn_example()["main"](steps=100, jit=False, log=False)
     assert test < 0.3 * var and train < 0.3 * var
 
 
