@@ -31,7 +31,7 @@ def test_names_versions_and_a_trusted_cache(use, tmp_path, capsys):
         assert rows[key]
     assert rows["disk cache"] == str(tmp_path / "cache")
     files = sum(len(names) for _, _, names in os.walk(tmp_path / "cache"))
-    assert files >= 2       # ours and the host description
+    assert files >= 1       # ours (and the host description, unless this process had it)
     assert rows["disk cache size"].endswith(f" MiB in {files} files")
     assert rows["disk cache trust"] == "trusted, in use"
 
