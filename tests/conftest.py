@@ -23,3 +23,12 @@ def lib(tmp_path):
     path.parent.mkdir()
     path.write_bytes(np.random.default_rng(0).bytes(300 * 1024))
     return str(path)
+
+
+@pytest.fixture
+def cache_dir(monkeypatch, tmp_path):
+    """A fresh, enabled disk cache directory for this test (not created yet)."""
+    d = tmp_path / "cache"
+    monkeypatch.setenv("TRAX_CACHE_DIR", str(d))
+    monkeypatch.delenv("TRAX_DISABLE_DISK_CACHE", raising=False)
+    return d

@@ -19,14 +19,6 @@ from child import run_copy
 from trax.compiler.runtime import blas, cache
 
 
-@pytest.fixture
-def cache_dir(monkeypatch, tmp_path):
-    d = tmp_path / "cache"
-    monkeypatch.setenv("TRAX_CACHE_DIR", str(d))
-    monkeypatch.delenv("TRAX_DISABLE_DISK_CACHE", raising=False)
-    return d
-
-
 @contextlib.contextmanager
 def deadline(seconds=10):
     """Fail (rather than hang) if the block takes longer than ``seconds``."""

@@ -16,14 +16,6 @@ from child import run_copy, run_python
 from trax.compiler.runtime import blas, cache
 
 
-@pytest.fixture
-def cache_dir(monkeypatch, tmp_path):
-    d = tmp_path / "cache"
-    monkeypatch.setenv("TRAX_CACHE_DIR", str(d))
-    monkeypatch.delenv("TRAX_DISABLE_DISK_CACHE", raising=False)
-    return d
-
-
 def _read(path):
     with open(path, "rb") as f:
         return f.read()
