@@ -382,7 +382,7 @@ def bench_logistic(t, jax, quick):
         jf_j = jax.jit(W.logistic_fn(jax.lax, steps))
         jx = jax.device_put(x)
         j = lambda: jf_j(jx).block_until_ready()
-    t.add("9 fori logistic", f"{steps} steps, n={n}", **compare(dict(
+    t.add("9 fori logistic", f"{steps} steps, n={n}", unit="us", **compare(dict(
         trax_jit=lambda: jf(x), trax_eager=lambda: f(x),
         numpy=lambda: W.logistic_numpy(x, steps), jax=j,
         numba=nb and (lambda: nb(x, steps)))))
@@ -399,7 +399,7 @@ def bench_newton(t, jax, quick):
         jf_j = jax.jit(W.newton_sqrt_fn(jnp, jax.lax))
         ja = jax.device_put(a)
         j = lambda: jf_j(ja).block_until_ready()
-    t.add("10 while newton", f"sqrt n={n}", **compare(dict(
+    t.add("10 while newton", f"sqrt n={n}", unit="us", **compare(dict(
         trax_jit=lambda: jf(a), trax_eager=lambda: f(a),
         numpy=lambda: W.newton_sqrt_numpy(a), jax=j)))
 
