@@ -1,4 +1,5 @@
 """Measure the workloads and print the table (see benchmarks/__main__.py)."""
+import contextlib
 import os
 import shutil
 import subprocess
@@ -82,20 +83,20 @@ class Table:
         self.rows = []
 
     def add(self, workload, case, trax_jit=None, trax_eager=None, numpy=None, jax=None,
-            unit="ms"):
-        self.rows.append((workload, case, trax_jit, trax_eager, numpy, jax, unit))
+            numba=None, unit="ms"):
+        self.rows.append((workload, case, trax_jit, trax_eager, numpy, jax, numba, unit))
         print(f"  measured {workload} / {case}", file=sys.stderr, flush=True)
 
     def render(self):
-        head = ("workload", "case", "trax jit", "trax eager", "numpy", "jax",
-                "jit/numpy", "jit/jax", "eager/numpy")
+        head = ("workload", "case", "trax jit", "trax eager", "numpy", "jax", "numba",
+                "jit/numpy", "jit/jax", "jit/numba", "eager/numpy")
         lines = [head]
-        for w, c, tj, te, tn, tx, unit in self.rows:
+        for w, c, tj, te, tn, tx, tb, unit in self.rows:
             scale = 1e6 if unit == "us" else 1e3
             fmt = lambda v: "-" if v is None else f"{v * scale:.3f} {unit}"
             ratio = lambda a, b: "-" if a is None or b is None else f"{a / b:.2f}"
-            lines.append((w, c, fmt(tj), fmt(te), fmt(tn), fmt(tx),
-                          ratio(tj, tn), ratio(tj, tx), ratio(te, tn)))
+            lines.append((w, c, fmt(tj), fmt(te), fmt(tn), fmt(tx), fmt(tb),
+                          ratio(tj, tn), ratio(tj, tx), ratio(tj, tb), ratio(te, tn)))
         widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
         out = []
         for k, r in enumerate(lines):
@@ -195,9 +196,8 @@ def bench_compile(t, jax, quick):
             lambda: jax.jit(jax.value_and_grad(W.mlp_loss_fn(jnp, jax.nn.log_softmax))),
             params, x, y)
         jax_chain = lambda: first_call_time(lambda: jax.jit(W.long_chain_fn(jnp)), x1)  # noqa: E731
-    with tempfile.TemporaryDirectory(prefix="trax-bench-mathlib-") as library:
-        t.add("4 first call", "math library, built once per machine",
-              trax_jit=_child_seconds(_BUILD_LIBRARY, library))
+    with _math_library() as (library, seconds):
+        t.add("4 first call", "math library, built once per machine", trax_jit=seconds)
         for case, workload, jax_first in (("mlp grad", "mlp", jax_mlp),
                                           ("200-op chain", "chain", jax_chain)):
             t.add("4 first call", case, **_first_calls(dict(
@@ -205,6 +205,14 @@ def bench_compile(t, jax, quick):
     _child_first_call("mlp", quick)            # fills the disk cache
     t.add("4 first call", "mlp grad, new process (disk cache)",
           **_first_calls(dict(trax_jit=lambda: _child_first_call("mlp", quick))))
+
+
+@contextlib.contextmanager
+def _math_library():
+    """A new directory holding only the math library, and the seconds that
+    building it took (in a new process)."""
+    with tempfile.TemporaryDirectory(prefix="trax-bench-mathlib-") as library:
+        yield library, _child_seconds(_BUILD_LIBRARY, library)
 
 
 def _first_calls(fns):
@@ -221,12 +229,15 @@ def _first_calls(fns):
 _CHILD = """
 import os, time, numpy as np, trax, trax.numpy as tnp
 from benchmarks import workloads as W
-from benchmarks.runner import _mlp_setup, _mlp_trax
+from benchmarks.runner import _mlp_setup, _mlp_trax, _rnn_setup
 if {cold}:   # like JAX in the parent, which has compiled other functions before
     trax.jit(lambda v: v + 1.0)(np.ones(3, np.float32))
 if {workload!r} == "mlp":
     args = _mlp_setup({quick})
     fn = trax.jit(_mlp_trax()[1])
+elif {workload!r} == "rnn":
+    args = _rnn_setup({quick})
+    fn = trax.jit(trax.value_and_grad(W.rnn_loss_fn(tnp, trax.lax)))
 else:
     args = (np.ones(1000, np.float32),)
     fn = trax.jit(W.long_chain_fn(tnp))
@@ -326,8 +337,84 @@ def bench_hessian(t, jax, quick):
         trax_jit=lambda: jh(x), trax_eager=lambda: h(x), jax=j)))
 
 
+def _rnn_setup(quick):
+    rng = np.random.default_rng(0)
+    steps, batch, n_in, hidden = (20, 4, 8, 16) if quick else (200, 16, 32, 128)
+    params = W.rnn_params(rng, n_in, hidden)
+    xs = rng.normal(size=(steps, batch, n_in)).astype(np.float32)
+    return params, xs
+
+
+def bench_rnn(t, jax, quick):
+    params, xs = _rnn_setup(quick)
+    loss = W.rnn_loss_fn(tnp, trax.lax)
+    vg = trax.value_and_grad(loss)
+    jf, jvg = trax.jit(loss), trax.jit(vg)
+    j_f = j_vg = j_first = None
+    if jax is not None:
+        import jax.numpy as jnp
+        jloss = W.rnn_loss_fn(jnp, jax.lax)
+        jf_j, jvg_j = jax.jit(jloss), jax.jit(jax.value_and_grad(jloss))
+        jp, jxs = jax.device_put(params), jax.device_put(xs)
+        j_f = lambda: jax.block_until_ready(jf_j(jp, jxs))
+        j_vg = lambda: jax.block_until_ready(jvg_j(jp, jxs))
+        j_first = lambda: first_call_time(    # noqa: E731
+            lambda: jax.jit(jax.value_and_grad(W.rnn_loss_fn(jnp, jax.lax))), params, xs)
+    t.add("8 rnn scan", "fwd", **compare(dict(
+        trax_jit=lambda: jf(params, xs), trax_eager=lambda: loss(params, xs),
+        numpy=lambda: W.rnn_loss_numpy(params, xs), jax=j_f)))
+    t.add("8 rnn scan", "value_and_grad", **compare(dict(
+        trax_jit=lambda: jvg(params, xs), trax_eager=lambda: vg(params, xs),
+        numpy=lambda: W.rnn_value_and_grad_numpy(params, xs), jax=j_vg)))
+    with _math_library() as (library, _):
+        t.add("8 rnn scan", "value_and_grad first call (cold)", **_first_calls(dict(
+            trax_jit=lambda: _child_first_call("rnn", quick, library), jax=j_first)))
+
+
+def bench_logistic(t, jax, quick):
+    steps, n = (200, 64) if quick else (2000, 512)
+    x = np.random.default_rng(0).uniform(0.1, 0.9, n).astype(np.float32)
+    f = W.logistic_fn(trax.lax, steps)
+    jf = trax.jit(f)
+    nb = W.logistic_numba()
+    j = None
+    if jax is not None:
+        jf_j = jax.jit(W.logistic_fn(jax.lax, steps))
+        jx = jax.device_put(x)
+        j = lambda: jf_j(jx).block_until_ready()
+    t.add("9 fori logistic", f"{steps} steps, n={n}", unit="us", **compare(dict(
+        trax_jit=lambda: jf(x), trax_eager=lambda: f(x),
+        numpy=lambda: W.logistic_numpy(x, steps), jax=j,
+        numba=nb and (lambda: nb(x, steps)))))
+
+
+def bench_newton(t, jax, quick):
+    n = 100 if quick else 1000
+    a = np.random.default_rng(0).uniform(0.01, 100, n).astype(np.float32)
+    f = W.newton_sqrt_fn(tnp, trax.lax)
+    jf = trax.jit(f)
+    j = None
+    if jax is not None:
+        import jax.numpy as jnp
+        jf_j = jax.jit(W.newton_sqrt_fn(jnp, jax.lax))
+        ja = jax.device_put(a)
+        j = lambda: jf_j(ja).block_until_ready()
+    t.add("10 while newton", f"sqrt n={n}", unit="us", **compare(dict(
+        trax_jit=lambda: jf(a), trax_eager=lambda: f(a),
+        numpy=lambda: W.newton_sqrt_numpy(a), jax=j)))
+
+
+def _numba_version():
+    try:
+        import numba
+        return numba.__version__
+    except ImportError:
+        return None
+
+
 BENCHES = {1: bench_chain, 2: bench_mlp, 3: bench_dispatch, 4: bench_compile,
-           5: bench_rows, 6: bench_matmul, 7: bench_hessian}
+           5: bench_rows, 6: bench_matmul, 7: bench_hessian, 8: bench_rnn,
+           9: bench_logistic, 10: bench_newton}
 
 
 def run(args):
@@ -339,6 +426,8 @@ def run(args):
     print(f"\ntrax benchmarks ({'quick' if args.quick else 'full'} sizes"
           f"{', single thread' if args.single_thread else ''}; medians of one run, "
           f"contenders interleaved; "
-          f"JAX {'%s' % jax.__version__ if jax else 'not installed'})\n")
+          f"JAX {'%s' % jax.__version__ if jax else 'not installed'}"
+          + (f"; numba {_numba_version() or 'not installed'}" if 9 in only else "")
+          + ")\n")
     print(t.render())
     return 0

@@ -85,3 +85,113 @@ def long_chain_fn(xp, n_ops=200):
             x = xp.sin(x) * 0.9 + xp.cos(x) * 0.1
         return x
     return f
+
+
+def rnn_params(rng, n_in=32, hidden=128, dtype=np.float32):
+    """Elman RNN parameters (W, U, b) for workload 8."""
+    return {"W": (rng.normal(size=(n_in, hidden)) / np.sqrt(n_in)).astype(dtype),
+            "U": (rng.normal(size=(hidden, hidden)) / np.sqrt(hidden)).astype(dtype),
+            "b": np.zeros(hidden, dtype)}
+
+
+def rnn_loss_fn(xp, lax):
+    """Workload 8: ``h = tanh(x_t @ W + h @ U + b)`` over xs[T, batch, n_in]
+    through ``lax.scan``, from h = 0; the loss is the mean square of the last
+    state."""
+    def loss(params, xs):
+        def step(h, x):
+            return xp.tanh(x @ params["W"] + h @ params["U"] + params["b"]), None
+        h0 = xp.zeros((xs.shape[1], params["U"].shape[0]), xs.dtype)
+        h, _ = lax.scan(step, h0, xs)
+        return xp.mean(h * h)
+    return loss
+
+
+def _rnn_states(params, xs):
+    hs = [np.zeros((xs.shape[1], params["U"].shape[0]), xs.dtype)]
+    for x in xs:
+        hs.append(np.tanh(x @ params["W"] + hs[-1] @ params["U"] + params["b"]))
+    return hs
+
+
+def rnn_loss_numpy(params, xs):
+    """The RNN loss written with a Python loop in NumPy."""
+    h = _rnn_states(params, xs)[-1]
+    return np.mean(h * h)
+
+
+def rnn_value_and_grad_numpy(params, xs):
+    """Hand-written forward and backward pass (through time) of the RNN loss."""
+    hs = _rnn_states(params, xs)
+    h = hs[-1]
+    dh = 2 * h / h.size
+    grads = {k: np.zeros_like(v) for k, v in params.items()}
+    for t in range(len(xs) - 1, -1, -1):
+        da = dh * (1 - hs[t + 1] * hs[t + 1])
+        grads["W"] += xs[t].T @ da
+        grads["U"] += hs[t].T @ da
+        grads["b"] += da.sum(0)
+        dh = da @ params["U"].T
+    return np.mean(h * h), grads
+
+
+LOGISTIC_R = 3.7
+
+
+def logistic_fn(lax, steps):
+    """Workload 9: ``steps`` iterations of the logistic map x <- r x (1 - x)
+    on a vector, through ``lax.fori_loop``."""
+    def f(x):
+        return lax.fori_loop(0, steps, lambda i, v: LOGISTIC_R * v * (1 - v), x)
+    return f
+
+
+def logistic_numpy(x, steps):
+    for _ in range(steps):
+        x = LOGISTIC_R * x * (1 - x)
+    return x
+
+
+def logistic_numba():
+    """The logistic map as a hand-written numba loop (None without numba)."""
+    try:
+        import numba
+    except ImportError:
+        return None
+
+    @numba.njit
+    def run(x, steps):
+        out = x.copy()
+        r, one = np.float32(LOGISTIC_R), np.float32(1)
+        for _ in range(steps):
+            for i in range(out.size):
+                out[i] = r * out[i] * (one - out[i])
+        return out
+    return run
+
+
+NEWTON_TOL = 1e-5
+NEWTON_MAX_ITERS = 100
+
+
+def newton_sqrt_fn(xp, lax):
+    """Workload 10: square roots of a > 0 by Newton's iteration
+    y <- (y + a / y) / 2 from y = a, through ``lax.while_loop``, until every
+    |y^2 - a| <= NEWTON_TOL * a (or NEWTON_MAX_ITERS iterations)."""
+    def f(a):
+        def unconverged(state):
+            k, y = state
+            return (k < NEWTON_MAX_ITERS) & xp.any(xp.abs(y * y - a) > NEWTON_TOL * a)
+
+        def step(state):
+            k, y = state
+            return k + 1, 0.5 * (y + a / y)
+        return lax.while_loop(unconverged, step, (0, a))[1]
+    return f
+
+
+def newton_sqrt_numpy(a):
+    y, k = a, 0
+    while k < NEWTON_MAX_ITERS and np.any(np.abs(y * y - a) > NEWTON_TOL * a):
+        y, k = 0.5 * (y + a / y), k + 1
+    return y
