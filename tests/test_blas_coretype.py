@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
 _CHILD = """
 import ctypes, numpy as np, trax
 from trax.compiler.runtime import blas, host
-a = np.arange(64 * 64, dtype=np.float32).reshape(64, 64) / 4096
+a = np.arange(128 * 128, dtype=np.float32).reshape(128, 128) / 16384
 np.testing.assert_allclose(trax.jit(lambda x, y: x @ y)(a, a), a @ a, rtol=1e-5)
 (path, lib), = blas._libs.items()
 used, numpys = (blas._symbol(x, "gotoblas_corename", ctypes.c_char_p)

@@ -145,7 +145,7 @@ def test_kept_copy_that_is_a_fifo_is_replaced(lib, cache_dir):
 _BLAS = """
 import numpy as np, trax
 from trax.compiler.runtime import blas
-a = np.arange(64 * 64, dtype=np.float32).reshape(64, 64) / 4096
+a = np.arange(128 * 128, dtype=np.float32).reshape(128, 128) / 16384
 np.testing.assert_allclose(trax.jit(lambda x, y: x @ y)(a, a), a @ a, rtol=1e-5)
 print([getattr(lib, "_name", "") for lib in blas._libs.values()])
 """

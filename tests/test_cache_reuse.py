@@ -86,7 +86,7 @@ def test_unloadable_kept_copy_falls_back_to_a_temporary_copy(monkeypatch, tmp_pa
 _CHILD = """
 import numpy as np, trax
 from trax.compiler.runtime import blas
-a = np.ones((64, 64), np.float32)
+a = np.ones((128, 128), np.float32)
 np.testing.assert_allclose(trax.jit(lambda x, y: x @ y)(a, a), a @ a)
 print([getattr(lib, "_name", "") for lib in blas._libs.values()])
 """

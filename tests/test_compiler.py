@@ -756,8 +756,8 @@ def test_products_fold_into_updates(form):
     """``q + alpha * (a @ b)`` runs as one BLAS product accumulating into a
     copy of q (gemm_update.py): no separate pass, results as eager's."""
     rng = np.random.default_rng(7)
-    a, b = rng.normal(size=(48, 40)).astype(np.float32), rng.normal(size=(40, 36)).astype(np.float32)
-    q = rng.normal(size=(48, 36)).astype(np.float32)
+    a, b = rng.normal(size=(80, 40)).astype(np.float32), rng.normal(size=(40, 36)).astype(np.float32)
+    q = rng.normal(size=(80, 36)).astype(np.float32)
     bias = rng.normal(size=(36,)).astype(np.float32)
     fns = {"sgd": (lambda a, b, q: q - 0.01 * (a @ b), -0.01),
            "bias": (lambda a, b, q: a @ b + bias, 1.0),
@@ -793,7 +793,7 @@ def test_products_not_folded_when_reused_small_or_integer():
         assert "dot_general_update" not in exe.as_text("jaxpr")
 
 
-@pytest.mark.parametrize("shape", [(4, 3, 5), (40, 40, 40)])       # loop nest, BLAS
+@pytest.mark.parametrize("shape", [(4, 3, 5), (13, 9, 30), (80, 40, 40)])  # loop nest x2, BLAS
 def test_dot_general_update_lowering(shape):
     """The lowering of dot_general_update as a loop nest and through the BLAS."""
     from trax.compiler.passes.gemm_update import dot_general_update_p

@@ -4,20 +4,23 @@ The operands are brought to ``A[batch, M, K]`` and ``B[batch, K, N]`` (the
 output ``C[batch, M, N]`` is already dot_general's layout). An operand that
 is in memory in that layout -- or in the transposed one, handled with gemm's
 transpose flags -- is used in place; otherwise one loop packs it (fusing its
-producers and any dtype conversion). float32/float64 products large enough
-to amortize a call go to the BLAS numpy ships (see runtime/blas.py); the rest run a
-generated i-k-j loop nest, which vectorizes along N.
+producers and any dtype conversion). Large float32/float64 products go to
+the BLAS numpy ships (see runtime/blas.py ``gemm_for``); the rest run a
+generated register-blocked loop nest (:func:`_loop_matmul`).
 """
+from contextlib import contextmanager
+
 import numpy as np
 from llvmlite import ir
 
 from trax.core import ShapedArray, Var
-from trax.compiler.runtime import blas
+from trax.compiler.runtime import blas, host
 from trax.compiler.lower import scalar
 from trax.compiler.lower.elemental import Index, at
-from trax.compiler.lower.irtypes import I32, VOID, const, i64, is_float, reg_type
+from trax.compiler.lower.irtypes import I32, VOID, const, i64, is_float, mem_type, reg_type
 from trax.compiler.lower.kernels import kernel
 from trax.compiler.lower.loops import loop
+from trax.compiler.lower.vectorize import splat
 
 
 
@@ -109,26 +112,128 @@ def _call_gemm(ctx, gemm, a, b_, c, ta, tb, nb, m, n, k, alpha, beta):
                     pb, cint(max(ldb, 1)), ir.Constant(fty, beta), pc, cint(max(n, 1))])
 
 
-def _loop_matmul(ctx, a, b_, c, nb, m, n, k, alpha, beta):
-    """``C[t,i,j] = beta * C[t,i,j] + sum_p alpha * A[t,i,p] * B[t,p,j]`` in
-    i-p-j order (beta 0 or 1)."""
-    b = ctx.b
-    dt = c.aval.dtype
-    if beta == 0.0:
-        _fill_zero(ctx, c)
-    add = (lambda x, y: b.fadd(x, y, flags=("contract",))) if is_float(dt) else \
-        (b.or_ if dt == np.bool_ else b.add)
-    mul = (lambda x, y: b.fmul(x, y, flags=("contract",))) if is_float(dt) else \
-        (b.and_ if dt == np.bool_ else b.mul)
-    with loop(b, nb, "bt") as t, loop(b, m, "bi") as i, loop(b, k, "bp") as p, ctx.scope():
-        arow = b.add(b.mul(t, i64(m * k)), b.mul(i, i64(k)))
-        aval = a.load(b, at(b.add(arow, p)))
-        if alpha != 1.0:
-            aval = mul(aval, const(dt, alpha))
-        brow = b.add(b.mul(t, i64(k * n)), b.mul(p, i64(n)))
-        crow = b.add(b.mul(t, i64(m * n)), b.mul(i, i64(n)))
-        with loop(b, n, "bj") as j, ctx.scope():
-            cidx = at(b.add(crow, j))
-            prod = mul(aval, b_.load(b, at(b.add(brow, j))))
-            c.store(b, cidx, add(c.load(b, cidx), prod))
+# Register blocking of the loop nest, by the host's vector register bits:
+# tiles of C of (rows, vectors of columns), held in vector registers across
+# the K loop (AVX-512's 32 registers: 24 accumulators and 3 rows of B; of
+# 4x4, 6x4, 8x2, 8x3 and 6x3 tiles, 8x3 was among the fastest at [16|64,
+# 128|512] @ [128|512, 128|512], float32 and float64, on znver5; the AVX2
+# and SSE tiles, for 16 registers, are not measured).
+TILES = {512: (8, 3), 256: (4, 2), 128: (4, 2)}
 
+
+def _loop_matmul(ctx, a, b_, c, nb, m, n, k, alpha, beta):
+    """``C[t] = beta * C[t] + alpha * A[t] @ B[t]`` (beta 0 or 1) as a
+    register-blocked loop nest: C in tiles of a few rows by a few vectors
+    (see TILES), each summed over K in vector registers (one A element
+    broadcast times one row of B's vectors per row and step), then stored
+    once. With beta 0 the last tile of a row or column of tiles overlaps the
+    one before (it recomputes and stores the same values), so that one tile
+    shape covers C and LLVM compiles one micro-kernel; with beta 1 the last
+    tiles are narrower instead."""
+    b = ctx.b
+    bits = host.vector_bits()
+    lanes = max(bits // (8 * c.aval.dtype.itemsize), 1)
+    tile_rows, vectors = TILES.get(bits, TILES[128])
+    overlap = beta == 0.0
+    with loop(b, nb, "bt") as t:
+        for rows, row_at in _runs(b, m, tile_rows, overlap, "bi"):
+            for cols, col_at in _runs(b, n, lanes * vectors, overlap, "bj"):
+                with row_at() as i, col_at() as j:
+                    widths = [lanes] * (cols // lanes) + ([cols % lanes] if cols % lanes else [])
+                    _tile(ctx, a, b_, c, (t, i, j), (m, n, k), rows, widths, alpha, beta)
+
+
+def _runs(b, size, step, overlap, name):
+    """Tiles of at most ``step`` covering ``range(size)``, as ``[(width,
+    loop)]``: ``loop()`` is a context running over the starts of the tiles
+    of that width. Overlapping: every tile is ``step`` wide (the last one
+    starting at ``size - step``); else the last one is narrower."""
+    def run(count, width, first, clamp):
+        @contextmanager
+        def starts():
+            with loop(b, count, name) as idx:
+                start = b.add(i64(first), b.mul(idx, i64(width)))
+                if clamp:
+                    last = i64(size - width)
+                    start = b.select(b.icmp_unsigned("<", start, last), start, last)
+                yield start
+        return width, starts
+
+    if size <= step:
+        return [run(1, size, 0, False)]
+    if overlap:
+        count = -(-size // step)
+        return [run(count, step, 0, count * step > size)]
+    runs = [run(size // step, step, 0, False)]
+    if size % step:
+        runs.append(run(1, size % step, size - size % step, False))
+    return runs
+
+
+def _tile(ctx, a, b_, c, at_, sizes, rows, widths, alpha, beta):
+    """One tile of C: ``rows`` rows from row ``i`` by vectors of ``widths``
+    columns from column ``j`` of product ``t`` (``at_ = (t, i, j)``)."""
+    b = ctx.b
+    t, i, j = at_
+    m, n, k = sizes
+    dt = c.aval.dtype
+    elt = mem_type(dt)
+    if is_float(dt):
+        add = lambda x, y: b.fadd(x, y, flags=("contract",))  # noqa: E731
+        mul = lambda x, y: b.fmul(x, y, flags=("contract",))  # noqa: E731
+    else:   # bool: and/or on its 0/1 bytes
+        add, mul = (b.or_, b.and_) if dt == np.bool_ else (b.add, b.mul)
+    offs = [sum(widths[:v]) for v in range(len(widths))]
+    a_rows = [_at(b, a, b.add(b.mul(t, i64(m * k)), b.mul(b.add(i, i64(r)), i64(k))))
+              for r in range(rows)]
+    b_tile = _at(b, b_, b.add(b.mul(t, i64(k * n)), j))
+    c_tile = _at(b, c, b.add(b.mul(t, i64(m * n)), b.add(b.mul(i, i64(n)), j)))
+
+    def step(p, accs):
+        b_row = b.gep(b_tile, [b.mul(p, i64(n))], inbounds=True)
+        bv = [_vload(b, b.gep(b_row, [i64(o)], inbounds=True), w, dt)
+              for o, w in zip(offs, widths)]
+        out = []
+        for r in range(rows):
+            x = b.load(b.gep(a_rows[r], [p], inbounds=True))
+            xs = {w: splat(b, x, w) for w in set(widths)}
+            out.append([add(acc, mul(xs[w], v)) for acc, v, w in zip(accs[r], bv, widths)])
+        return out
+
+    zeros = [[ir.Constant(ir.VectorType(elt, w), [ir.Constant(elt, 0)] * w) for w in widths]
+             for _ in range(rows)]
+    if k == 1:
+        accs = step(i64(0), zeros)
+    else:
+        pre = b.block
+        with loop(b, k, "bp") as p:
+            phis = [[b.phi(z.type) for z in row] for row in zeros]
+            for row_phi, row_zero in zip(phis, zeros):
+                for ph, z in zip(row_phi, row_zero):
+                    ph.add_incoming(z, pre)
+            accs = step(p, phis)
+            for row_phi, row_acc in zip(phis, accs):
+                for ph, v in zip(row_phi, row_acc):
+                    ph.add_incoming(v, b.block)
+    for r in range(rows):
+        for o, w, acc in zip(offs, widths, accs[r]):
+            ptr = b.gep(c_tile, [i64(r * n + o)], inbounds=True)
+            if alpha != 1.0:
+                acc = mul(acc, splat(b, const(dt, alpha), w))
+            if beta == 1.0:
+                acc = add(_vload(b, ptr, w, dt), acc)
+            b.store(acc, _vector(b, ptr, w), align=dt.itemsize)
+
+
+def _at(b, buf, pos):
+    """A pointer to element ``pos`` (flat) of ``buf``."""
+    return buf.pointer(b, at(pos))
+
+
+def _vector(b, ptr, width):
+    return b.bitcast(ptr, ir.VectorType(ptr.type.pointee, width).as_pointer())
+
+
+def _vload(b, ptr, width, dtype):
+    """The ``width`` elements from ``ptr`` on, as they are in memory (a vector)."""
+    return b.load(_vector(b, ptr, width), align=dtype.itemsize)

@@ -6,7 +6,8 @@ invisible to the JIT until registered. :func:`gemm` probes for
 ``?gemm`` under the names different numpy builds use, registers the one it
 finds in :mod:`trax.compiler.runtime.symbols`, and returns ``(symbol, int_bits)`` -- or None, and
 the compiler then emits its own loop nest. :func:`gemm_for` says which products
-go to it (those of at least ``MIN_FLOPS`` multiply-adds).
+go to it (those of at least ``MIN_FLOPS`` multiply-adds, except those with few
+rows and a short depth: see ``LOOP_ROWS``).
 """
 import ctypes
 import fnmatch
@@ -44,6 +45,14 @@ def _libraries():
 
 
 MIN_FLOPS = 32 * 32 * 32       # smaller products run as a loop nest
+# So do products of at most LOOP_ROWS rows (M), a depth (K) of at most
+# LOOP_DEPTH and at most LOOP_FLOPS multiply-adds: the register-blocked loop
+# nest (lower/linalg.py) was as fast as OpenBLAS's sgemm/dgemm there on znver5
+# with SkylakeX kernels and faster than with Haswell ones (jit(a @ b) calls,
+# float32: [16,128]@[128,128] ~3.0 us against ~3.5 and ~7.5 us,
+# [64,128]@[128,128] ~10 against ~10 and ~14 us); [64,512]@[512,512] ran
+# ~1.3x slower than SkylakeX kernels (~160 against ~125 us), 256^3 ~1.6x.
+LOOP_ROWS, LOOP_DEPTH, LOOP_FLOPS = 64, 512, 1 << 22
 
 
 def product_sizes(lhs, rhs, dimension_numbers):
@@ -62,7 +71,10 @@ def gemm_for(eqn):
     dot_general_update) goes to, or None when it runs as a loop nest."""
     lhs, rhs = eqn.invars[:2]
     _, _, _, m, n, k = product_sizes(lhs.aval, rhs.aval, eqn.params["dimension_numbers"])
-    return gemm(eqn.outvars[0].aval.dtype) if m * n * k >= MIN_FLOPS else None
+    flops = m * n * k
+    if flops < MIN_FLOPS or (m <= LOOP_ROWS and k <= LOOP_DEPTH and flops <= LOOP_FLOPS):
+        return None
+    return gemm(eqn.outvars[0].aval.dtype)
 
 
 def gemm(dtype):
