@@ -107,10 +107,11 @@ def test_no_stray_writes_around_the_output():
 @pytest.mark.parametrize("m,k,n,loop", [
     (16, 128, 128, True), (64, 512, 128, True), (1, 512, 4096, True),
     (65, 128, 128, False), (16, 513, 128, False), (64, 512, 512, False),
-    (20, 20, 20, True)])
+    (20, 20, 20, True), (64, 512, 1, False), (64, 128, 1, True)])
 def test_products_with_few_rows_run_as_the_loop_nest(m, k, n, loop):
     """The BLAS is called for products beyond ``LOOP_ROWS``, ``LOOP_DEPTH``
-    or ``LOOP_FLOPS`` only (when there is a BLAS)."""
+    or ``LOOP_FLOPS``, and matrix-vector ones of at least ``MIN_FLOPS``, only
+    (when there is a BLAS)."""
     if blas.gemm(np.float32) is None:
         pytest.skip("no BLAS")
     a, b = _operands((m, k), (k, n), np.float32)
