@@ -451,3 +451,14 @@ def test_newton_example_finds_roots_and_their_derivative(capsys):
 def test_newton_example_under_jit():
     a, root, _ = _newton_example()["main"](use_jit=True)
     np.testing.assert_allclose(root, np.sqrt(a), rtol=1e-6)
+
+
+def test_linearize_through_a_while_loop_works_and_only_transposing_fails():
+    f = lambda x: lax.while_loop(lambda c: c[0] < 4, lambda c: (c[0] + 1, c[1] * x),
+                                 (0, 1.0))[1]
+    y, f_lin = trax.linearize(f, 1.5)
+    assert float(y) == pytest.approx(1.5 ** 4)
+    assert float(f_lin(2.0)) == pytest.approx(2.0 * 4 * 1.5 ** 3)
+    assert float(f_lin(1.0)) == pytest.approx(float(trax.jvp(f, (1.5,), (1.0,))[1]))
+    with pytest.raises(ValueError, match="Reverse-mode differentiation does not work"):
+        trax.vjp(f, 1.5)[1](1.0)

@@ -10,14 +10,19 @@ constants.
 Rules: eager (a Python loop over the sub-jaxprs), jvp (tangents ride along
 as extra carries; the predicate sees only primals), vmap (a batched
 predicate keeps looping until every member is done, holding finished
-members fixed with a select) and a partial-eval rule that raises JAX's
-reverse-mode error: a loop with a traced trip count cannot be transposed.
+members fixed with a select), partial evaluation as in JAX (known carries
+computed, the whole loop staged for the others: linearize works) and a
+transpose rule raising JAX's reverse-mode error: a loop with a traced trip
+count cannot be transposed.
 """
+import numpy as np
+
 from trax import core, dtypes
 from trax.api_util import flatten_fun
 from trax.core import ClosedJaxpr, Jaxpr, Tracer, Var, get_aval
-from trax.errors import type_error
+from trax.errors import type_error, user_source_line
 from trax.interpreters import ad, batching
+from trax.interpreters import jaxpr_transforms as jt
 from trax.interpreters import partial_eval as pe
 from trax.lax.elementwise import add, convert_element_type, lt, select_n
 from trax.lax.reductions import reduce_or
@@ -387,9 +392,75 @@ def _masked_loop(cond, body, cond_nconsts):
 
 # ---- reverse mode
 
-def _while_partial_eval(trace, tracers, **params):
-    # called only when some operand is unknown: linearizing through a loop
-    # whose trip count is traced, which cannot be transposed
+def _while_partial_eval(trace, tracers, cond_jaxpr, body_jaxpr, cond_nconsts,
+                        body_nconsts):
+    """As in JAX: the carries that stay known (their new values never depend
+    on unknown ones, nor does the predicate) are computed now by a loop of
+    their own; the whole loop is staged for the unknown ones. Such a staged
+    loop cannot be transposed (see _while_transpose), so linearize works
+    and reverse mode raises JAX's error."""
+    params = dict(cond_jaxpr=cond_jaxpr, body_jaxpr=body_jaxpr,
+                  cond_nconsts=cond_nconsts, body_nconsts=body_nconsts)
+    unknown = [not t.pval.is_known for t in tracers]
+    cond_uk, body_uk, carry_uk = _split(unknown, cond_nconsts, body_nconsts)
+    while True:
+        out_uk = jt.partial_eval_jaxpr(body_jaxpr, (*body_uk, *carry_uk))[2]
+        grown = [a or b for a, b in zip(carry_uk, out_uk)]
+        if grown == carry_uk:
+            break
+        carry_uk = grown
+    pred_uk = jt.partial_eval_jaxpr(cond_jaxpr, (*cond_uk, *carry_uk))[2][0]
+    staged = _stage(trace, tracers, params)
+    if pred_uk or all(carry_uk):
+        return staged
+    cond_consts, body_consts, init = _split([t.pval.const if t.pval.is_known else None
+                                             for t in tracers], cond_nconsts, body_nconsts)
+    known = _known_loop(cond_jaxpr, body_jaxpr, cond_consts, body_consts, init, carry_uk)
+    it = iter(known)
+    return [s if uk else trace.pure(next(it)) for s, uk in zip(staged, carry_uk)]
+
+
+def _known_loop(cond, body, cond_consts, body_consts, init, carry_uk):
+    """The known carries' final values: the loop with the unknown inputs
+    (which the known carries and the predicate do not depend on) as zeros."""
+    def zeros(avals, vals):
+        return [np.zeros(a.shape, a.dtype) if v is None else v for a, v in zip(avals, vals)]
+    carry_avals = body.out_avals
+    init = zeros(carry_avals, init)
+    cond_consts = zeros(cond.in_avals[:len(cond_consts)], cond_consts)
+    body_consts = zeros(body.in_avals[:len(body_consts)], body_consts)
+    keep = [not uk for uk in carry_uk]
+
+    def only_known(f):
+        def g(*known):
+            it = iter(known)
+            full = [next(it) if k else z for k, z in zip(keep, init)]
+            return f(full)
+        return g
+    known_avals = [a for a, k in zip(carry_avals, keep) if k]
+    cond_k = pe.trace_to_jaxpr(only_known(lambda c: _run(cond)(*cond_consts, *c)), known_avals)
+    body_k = pe.trace_to_jaxpr(
+        only_known(lambda c: [x for x, k in zip(_run(body)(*body_consts, *c), keep) if k]),
+        known_avals)
+    cond_k, cc = _closure_convert(cond_k)
+    body_k, bc = _closure_convert(body_k)
+    return _bind_while(cond_k, cc, body_k, bc, [x for x, k in zip(init, keep) if k])
+
+
+def _stage(trace, tracers, params):
+    """The whole loop as an equation of the jaxpr being built (every output unknown)."""
+    tracers_in = [trace.instantiate_const(t) for t in tracers]
+    avals_out = list(params["body_jaxpr"].out_avals)
+    outs = [pe.PartialEvalTracer(trace, pe.PartialVal.unknown(a), None) for a in avals_out]
+    recipe = pe._EqnRecipe(while_p, tracers_in, params, avals_out,
+                           [pe.weakref.ref(t) for t in outs], user_source_line())
+    for t in outs:
+        t.recipe = recipe
+    return outs
+
+
+def _while_transpose(cts, *args, **params):
+    # a loop whose trip count is traced cannot run backwards
     raise ValueError(REVERSE_MODE_ERROR)
 
 
@@ -399,3 +470,4 @@ while_p.abstract_eval = _while_abstract_eval
 while_p.jvp = _while_jvp
 while_p.batch = _while_batch
 while_p.partial_eval = _while_partial_eval
+while_p.transpose = _while_transpose
