@@ -56,6 +56,10 @@ def _cast_cases():
             yield Edge(f"astype-{np.dtype(src).name}-{np.dtype(dst).name}",
                        lambda x, dst=dst: jnp.astype(x, dst), (x,),
                        lambda x, dst=dst: _saturating_cast(x, dst))
+            # and the astype method of an eager Array was ndarray's
+            yield Edge(f"astype-method-{np.dtype(src).name}-{np.dtype(dst).name}",
+                       lambda x, dst=dst: jnp.asarray(x).astype(dst), (x,),
+                       lambda x, dst=dst: _saturating_cast(x, dst))
         yield Edge(f"convert-{np.dtype(src).name}-bool",
                    lambda x: lax.convert_element_type(x, np.bool_), (x,),
                    lambda x: np.array([v != 0 for v in x.flat]))   # nan is true
