@@ -749,8 +749,10 @@ def op_cast_big(g):
                     bound=g.draw(st.sampled_from([2.0 ** 32, 2.0 ** 40, 2.0 ** 100])))
     form = g.draw(st.sampled_from(["{x}", "jnp.where({x} > 1e9, jnp.nan, {x})",
                                    "jnp.where({x} < -1e9, -jnp.inf, {x})"]))
-    return g.emit(f"jnp.astype({form.format(x=x.name)}, jnp.int32)", [x], x.shape, "int32",
-                  2 ** 31)
+    form = form.format(x=x.name)
+    cast = g.draw(st.sampled_from(["jnp.astype({v}, jnp.int32)",
+                                   "jnp.asarray({v}).astype(jnp.int32)"]))
+    return g.emit(cast.format(v=form), [x], x.shape, "int32", 2 ** 31)
 
 
 # -- control flow -----------------------------------------------------------
@@ -774,11 +776,12 @@ def _result(sub, like, clamp=False):
     (text, Val); with ``clamp`` its bound is kept to ``like``'s."""
     r = sub.pick(lambda v: v.dtype == like.dtype and _broadcast(v.shape, like.shape) == like.shape)
     text = r.name if r.shape == like.shape else f"jnp.broadcast_to({r.name}, {like.shape})"
-    if clamp and r.bound > like.bound:
+    if clamp and r.bound > like.bound and like.dtype != "bool":
         B = like.bound
-        text = f"{B!r} * jnp.tanh({text} / {B!r})" if sub.grad else \
+        smooth = sub.grad and like.is_float
+        text = f"{B!r} * jnp.tanh({text} / {B!r})" if smooth else \
             f"jnp.clip({text}, {-B!r}, {B!r})"
-        r = Val(r.name, like.shape, r.dtype, B, r.err, r.exact and not sub.grad)
+        r = Val(r.name, like.shape, r.dtype, B, r.err, r.exact and not smooth)
     return text, r
 
 
