@@ -9,17 +9,24 @@ dtype, a bound on its magnitude, an estimate of its absolute rounding error
 is computed exactly (only exact values feed discontinuous ops such as
 comparisons, floor or float->int casts, so that rounding differences cannot
 flip a discrete result). Magnitudes stay bounded, so no program makes inf or
-nan; indices are always in range.
+nan, except where a step makes them on purpose just before casting them to
+int32 (which saturates, NaN -> 0). Integer-array indices may be out of range
+and negative (gathers clamp or fill, scatters drop, as JAX). Control flow
+(``lax.cond``, ``lax.scan``, ``lax.fori_loop``, ``lax.while_loop``) runs
+small random sub-programs as its bodies, printed as nested functions.
 
 With ``grad=True`` programs use only float64, smooth ops on the float inputs
 (conditions and indices come from integer/bool inputs) and return a scalar,
-so that derivatives can be checked against finite differences.
+so that derivatives can be checked against finite differences; they have no
+``while_loop`` and no casts of big floats.
 """
 import math
 from dataclasses import dataclass
 
 import numpy as np
 from hypothesis import strategies as st
+
+from trax import lax
 
 # unit roundoff per dtype; ints and bools are exact
 EPS = {"float32": 2.0 ** -24, "float64": 2.0 ** -53, "int32": 0.0, "int64": 0.0, "bool": 0.0}
@@ -53,17 +60,25 @@ class Val:
         return self.dtype in FLOATS
 
 
-class Program:
-    """Inputs, steps (value, expression) and the names returned."""
+class _NoInput(Exception):
+    """A sub-program (a control-flow body) cannot add function inputs."""
 
-    def __init__(self, inputs, steps, outputs, grad):
+
+class Program:
+    """Inputs, steps (value, expression) and the names returned; ``pre``
+    maps a step's name to the lines (nested functions) written before it."""
+
+    def __init__(self, inputs, steps, outputs, grad, pre=None):
         self.inputs, self.steps, self.outputs, self.grad = inputs, steps, outputs, grad
+        self.pre = pre or {}
 
     def source(self):
         """The program as the Python source of a function ``f``."""
         args = ", ".join(v.name for v in self.inputs)
         lines = [f"def f({args}):"]
-        lines += [f"    {v.name} = {expr}" for v, expr in self.steps]
+        for v, expr in self.steps:
+            lines += ["    " + line for line in self.pre.get(v.name, ())]
+            lines.append(f"    {v.name} = {expr}")
         lines.append(f"    return {self.outputs[0] if self.grad else '(' + ', '.join(self.outputs) + ',)'}")
         return "\n".join(lines)
 
@@ -78,7 +93,7 @@ class Program:
 
     def build(self, jnp, nn):
         """The function ``f`` built from the source over trax's modules."""
-        scope = {"jnp": jnp, "nn": nn, "np": np}
+        scope = {"jnp": jnp, "nn": nn, "np": np, "lax": lax}
         exec(self.source(), scope)
         return scope["f"]
 
@@ -110,9 +125,9 @@ def _broadcast(a, b):
 class _Gen:
     """The state of drawing one program."""
 
-    def __init__(self, draw, grad):
-        self.draw, self.grad = draw, grad
-        self.inputs, self.steps, self.used = [], [], set()
+    def __init__(self, draw, grad, prefix="v", sub=False):
+        self.draw, self.grad, self.prefix, self.sub = draw, grad, prefix, sub
+        self.inputs, self.steps, self.used, self.pre = [], [], set(), {}
 
     # -- helpers ---------------------------------------------------------
     def pool(self):
@@ -126,21 +141,37 @@ class _Gen:
         return self.draw(st.sampled_from(cands))
 
     def new_input(self, shape, dtype, bound=None):
+        if self.sub:
+            raise _NoInput
         v = Val(f"x{len(self.inputs)}", tuple(shape), dtype,
                 bound=INPUT_BOUND[dtype] if bound is None else bound, exact=True)
         self.inputs.append(v)
         return v
 
-    def emit(self, expr, operands, shape, dtype, bound, err=0.0, exact=False):
+    def emit(self, expr, operands, shape, dtype, bound, err=0.0, exact=False, pre=()):
         """Append a step; the error gets the result's own rounding added."""
         bound = float(bound) if dtype in FLOATS else int(math.ceil(bound))
         if dtype not in FLOATS:
             err, exact = 0.0, True
-        v = Val(f"v{len(self.steps)}", tuple(shape), dtype, bound,
+        v = Val(self.next_name(), tuple(shape), dtype, bound,
                 err + (0.0 if exact else EPS[dtype] * bound), exact)
+        if pre:
+            self.pre[v.name] = pre
         self.steps.append((v, expr))
         self.used.update(o.name for o in operands)
         return v
+
+    def next_name(self):
+        return f"{self.prefix}{len(self.steps)}"
+
+    def step(self, ops):
+        """Append one step of a random op of ``ops`` (trying a few)."""
+        for _ in range(10):     # an op may not apply to the pool; try another
+            try:
+                if self.draw(st.sampled_from(ops))(self) is not None:
+                    return
+            except _NoInput:
+                pass
 
     def fits(self, dtype, bound):
         return bound <= MAX_BOUND[dtype]
@@ -171,11 +202,8 @@ class _Gen:
             self.new_input(shape, dtype)
         ops = GRAD_OPS if self.grad else ALL_OPS
         for _ in range(draw(st.integers(1, 8))):
-            for _ in range(10):     # an op may not apply to the pool; try another
-                op = draw(st.sampled_from(ops))
-                if op(self) is not None:
-                    break
-        return Program(self.inputs, self.steps, self.outputs(), self.grad)
+            self.step(ops)
+        return Program(self.inputs, self.steps, self.outputs(), self.grad, self.pre)
 
     def outputs(self):
         pool = self.pool()
@@ -641,9 +669,242 @@ def op_einsum(g):
     return _product(g, expr, a, b, shape, k)
 
 
+# -- out-of-range indices ---------------------------------------------------
+def _fill_value(g, dtype):
+    if dtype == "bool":
+        return "True", 1
+    c = g.draw(st.sampled_from([0, 3, -7])) if dtype not in FLOATS else \
+        g.draw(st.sampled_from([0.0, -1.5, 7.0]))
+    return repr(c), abs(c)
+
+
+def op_index_oob(g):
+    """Integer-array indices, some negative or out of range, static or from
+    an int input: ``x[idx]`` (clamps), ``.at[idx].get(mode="fill")``,
+    ``jnp.take`` with mode "clip", "wrap" or a finite fill value, and
+    ``.at[idx].set/add`` (out-of-range updates are dropped)."""
+    x = g.pick(lambda v: v.ndim >= 1 and v.shape[g.draw(st.integers(0, v.ndim - 1))] > 0)
+    if x is None:
+        return None
+    ax = g.draw(st.sampled_from([a for a in range(x.ndim) if x.shape[a] > 0]))
+    n = x.shape[ax]
+    kind = g.draw(st.sampled_from(["getitem", "fill", "take", "set", "add"]))
+    k = g.draw(st.integers(1, 4))
+    if kind == "add" and x.dtype == "bool":
+        return None
+    lo, hi = -2 * n - 2, 2 * n + 1
+    dynamic = g.draw(st.booleans()) and not g.sub
+    if dynamic:
+        i = g.new_input((k,), "int32", bound=hi)
+        i.range = (lo, hi)
+        text, operands = i.name, [x, i]
+    else:
+        idx = g.draw(st.lists(st.integers(lo, hi), min_size=k, max_size=k))
+        if kind == "set":   # one update per in-range element: no order to agree on
+            seen, keep = set(), []
+            for j in idx:
+                pos = j + n if j < 0 else j
+                if not 0 <= pos < n or pos not in seen:
+                    seen.add(pos)
+                    keep.append(j)
+            idx = keep
+        k = len(idx)
+        text, operands = f"np.array({idx})", [x]
+    at = _index_text(x.ndim, ax, text)
+    # values made by numpy's operators (``x0 * 0.5``) have numpy's indexing
+    X = f"jnp.asarray({x.name})"
+    ishape = x.shape[:ax] + (k,) + x.shape[ax + 1:]
+    if kind == "getitem":
+        return _same(g, x, f"{X}{at}", ishape, operands)
+    if kind in ("fill", "take"):
+        mode = "fill" if kind == "fill" else g.draw(st.sampled_from(["clip", "wrap", "fill"]))
+        fill, c = _fill_value(g, x.dtype)
+        args = f'mode="{mode}"' + (f", fill_value={fill}" if mode == "fill" else "")
+        expr = f"{X}.at{at}.get({args})" if kind == "fill" else \
+            f"jnp.take({x.name}, {text}, axis={ax}, {args})"
+        return g.emit(expr, operands, ishape, x.dtype, max(x.bound, c), x.err, x.exact)
+    # with repeated indices, set writes the same value at each: y does not vary along ax
+    tail = ishape[ax + 1:] if kind == "set" and dynamic else ishape
+    y = g.pick(lambda v: v.dtype == x.dtype and v.ndim <= len(tail)
+               and _broadcast(v.shape, tail) == tuple(tail))
+    if y is None:
+        return None
+    if kind == "set":
+        return g.emit(f"{X}.at{at}.set({y.name})", operands + [y], x.shape, x.dtype,
+                      max(x.bound, y.bound), max(x.err, y.err), x.exact and y.exact)
+    bound = x.bound + k * y.bound
+    if not g.fits(x.dtype, bound):
+        return None
+    return g.emit(f"{X}.at{at}.add({y.name})", operands + [y], x.shape, x.dtype, bound,
+                  x.err + k * y.err + k * EPS[x.dtype] * bound)
+
+
+def op_cast_big(g):
+    """A float input with big values (some made inf or NaN) cast to int32:
+    saturates, NaN -> 0 (forward programs only)."""
+    if g.grad or g.sub:
+        return None
+    like = g.pick()
+    x = g.new_input(like.shape, g.draw(st.sampled_from(FLOATS)),
+                    bound=g.draw(st.sampled_from([2.0 ** 32, 2.0 ** 40, 2.0 ** 100])))
+    form = g.draw(st.sampled_from(["{x}", "jnp.where({x} > 1e9, jnp.nan, {x})",
+                                   "jnp.where({x} < -1e9, -jnp.inf, {x})"]))
+    form = form.format(x=x.name)
+    cast = g.draw(st.sampled_from(["jnp.astype({v}, jnp.int32)",
+                                   "jnp.asarray({v}).astype(jnp.int32)"]))
+    return g.emit(cast.format(v=form), [x], x.shape, "int32", 2 ** 31)
+
+
+# -- control flow -----------------------------------------------------------
+def _param(name, v, exact=None, err=None):
+    """A body's argument standing for ``v``."""
+    return Val(name, v.shape, v.dtype, v.bound, v.err if err is None else err,
+               v.exact if exact is None else exact)
+
+
+def _body(g, params):
+    """A random sub-program over ``params``, as a sub-generator."""
+    sub = _Gen(g.draw, g.grad, prefix="w", sub=True)
+    sub.inputs = list(params)
+    for _ in range(g.draw(st.integers(0, 3))):
+        sub.step(BODY_OPS)
+    return sub
+
+
+def _result(sub, like, clamp=False):
+    """A value of ``sub`` of ``like``'s dtype broadcast to its shape, as
+    (text, Val); with ``clamp`` its bound is kept to ``like``'s."""
+    r = sub.pick(lambda v: v.dtype == like.dtype and _broadcast(v.shape, like.shape) == like.shape)
+    text = r.name if r.shape == like.shape else f"jnp.broadcast_to({r.name}, {like.shape})"
+    if clamp and r.bound > like.bound and like.dtype != "bool":
+        B = like.bound
+        smooth = sub.grad and like.is_float
+        text = f"{B!r} * jnp.tanh({text} / {B!r})" if smooth else \
+            f"jnp.clip({text}, {-B!r}, {B!r})"
+        r = Val(r.name, like.shape, r.dtype, B, r.err, r.exact and not smooth)
+    return text, r
+
+
+def _function(name, params, sub, returns):
+    lines = [f"def {name}({', '.join(params)}):"]
+    lines += [f"    {v.name} = {expr}" for v, expr in sub.steps]
+    return lines + [f"    return {returns}"]
+
+
+def _predicate(g):
+    """A scalar bool computed from exact data: (text, operands)."""
+    b = g.pick(lambda v: v.exact and not (g.grad and v.is_float))
+    if b is None:
+        b = g.new_input((), "int32")
+    if b.dtype == "bool":
+        return f"jnp.{g.draw(st.sampled_from(['any', 'all']))}({b.name})", [b]
+    return f"jnp.any({b.name} > {g.draw(st.sampled_from([0, 1]))})", [b]
+
+
+def op_cond(g):
+    """``lax.cond`` on a predicate from the data, with one or two operands
+    and random branches returning the first operand's type."""
+    ops = [g.pick()]
+    if g.draw(st.booleans()):
+        ops.append(g.pick())
+    pred, pred_ops = _predicate(g)
+    params = [_param(f"p{i}", o) for i, o in enumerate(ops)]
+    base = g.next_name()
+    pre, results = [], []
+    for side in ("t", "f"):
+        sub = _body(g, params)
+        text, r = _result(sub, params[0])
+        pre += _function(f"{base}_{side}", [p.name for p in params], sub, text)
+        results.append(r)
+    args = ", ".join(o.name for o in ops)
+    return g.emit(f"lax.cond({pred}, {base}_t, {base}_f, {args})", pred_ops + ops,
+                  ops[0].shape, ops[0].dtype, max(r.bound for r in results),
+                  max(r.err for r in results), all(r.exact for r in results), pre=pre)
+
+
+def _carry(g, c):
+    """The body's argument for a loop carry ``c``: floats count as inexact
+    and with at least their own rounding error."""
+    return _param("c", c, exact=c.exact and not c.is_float,
+                  err=max(c.err, EPS[c.dtype] * c.bound))
+
+
+def _loop_err(carry, r, extra, n):
+    """Error bound after ``n`` trips of a body taking ``carry``'s error to
+    ``r.err`` (and adding ``extra``), or None when it may blow up."""
+    growth = max(1.0, r.err / carry.err) if carry.err else 1.0
+    if growth ** n > 1e6:
+        return None
+    return max(r.err, extra) * max(n, 1) * growth ** n
+
+
+def op_scan(g):
+    """``lax.scan`` of a random body over the leading axis of a value, with
+    a carry; the step is the final carry or the stacked outputs."""
+    xs = g.pick(lambda v: 1 <= v.ndim and v.shape[0] <= 9)
+    if xs is None:
+        return None
+    c = g.pick()
+    n = xs.shape[0]
+    carry, x = _carry(g, c), _param("x", Val("", xs.shape[1:], xs.dtype, xs.bound, xs.err,
+                                                xs.exact))
+    sub = _body(g, [carry, x])
+    text, r = _result(sub, carry, clamp=True)
+    y = sub.pick()
+    err = _loop_err(carry, r, y.err, n)
+    if err is None:
+        return None
+    base = g.next_name()
+    pre = _function(f"{base}_body", ["c", "x"], sub, f"{text}, {y.name}")
+    expr = f"lax.scan({base}_body, {c.name}, {xs.name})"
+    exact = r.exact and (c.exact or not c.is_float)
+    if g.draw(st.booleans()):
+        return g.emit(expr + "[0]", [c, xs], c.shape, c.dtype, max(c.bound, r.bound), err,
+                      exact, pre=pre)
+    return g.emit(expr + "[1]", [c, xs], (n,) + y.shape, y.dtype, y.bound, err, y.exact and exact,
+                  pre=pre)
+
+
+def op_loop(g):
+    """``lax.fori_loop`` with static int32 bounds (the counter joins the
+    body's pool) or, in forward programs, ``lax.while_loop`` with a counter
+    and sometimes a data-dependent condition; a few trips at most."""
+    c = g.pick()
+    carry = _carry(g, c)
+    base = g.next_name()
+    if g.grad or g.draw(st.booleans()):
+        lo = g.draw(st.integers(-2, 2))
+        hi = lo + g.draw(st.integers(-1, 4))
+        i = Val("i", (), "int32", max(abs(lo), abs(hi), 1), exact=True)
+        sub = _body(g, [carry, i])
+        text, r = _result(sub, carry, clamp=True)
+        pre = _function(f"{base}_body", ["i", "c"], sub, text)
+        expr = f"lax.fori_loop(np.int32({lo}), np.int32({hi}), {base}_body, {c.name})"
+        n = max(hi - lo, 0)
+    else:
+        n = g.draw(st.integers(0, 4))
+        sub = _body(g, [carry])
+        text, r = _result(sub, carry, clamp=True)
+        pre = _function(f"{base}_body", ["s"], sub, f"s[0] + 1, {text}")
+        pre.insert(1, "    c = s[1]")
+        cond = f"s[0] < {n}"
+        if c.dtype == "bool":
+            cond = f"jnp.logical_and({cond}, jnp.any(s[1]))"
+        elif not c.is_float:
+            cond = f"jnp.logical_and({cond}, jnp.any(s[1] > 0))"
+        expr = f"lax.while_loop(lambda s: {cond}, {base}_body, (np.int32(0), {c.name}))[1]"
+    err = _loop_err(carry, r, 0.0, n)
+    if err is None:
+        return None
+    return g.emit(expr, [c], c.shape, c.dtype, max(c.bound, r.bound), err,
+                  r.exact and (c.exact or not c.is_float), pre=pre)
+
+
 ALL_OPS = [op_unary, op_unary, op_unary, op_binary, op_binary, op_compare, op_where,
            op_cast, op_reduce, op_reduce, op_reshape, op_transpose, op_index, op_index,
-           op_concat, op_matmul, op_einsum]
+           op_concat, op_matmul, op_einsum, op_index_oob, op_index_oob]
+BODY_OPS = ALL_OPS
+ALL_OPS = BODY_OPS + [op_cast_big, op_cond, op_scan, op_loop]
 GRAD_OPS = ALL_OPS
 
 

@@ -52,6 +52,14 @@ def _cast_cases():
             yield Edge(f"convert-{np.dtype(src).name}-{np.dtype(dst).name}",
                        lambda x, dst=dst: lax.convert_element_type(x, dst), (x,),
                        lambda x, dst=dst: _saturating_cast(x, dst))
+            # jnp.astype of a concrete array was numpy's cast (undefined out of range)
+            yield Edge(f"astype-{np.dtype(src).name}-{np.dtype(dst).name}",
+                       lambda x, dst=dst: jnp.astype(x, dst), (x,),
+                       lambda x, dst=dst: _saturating_cast(x, dst))
+            # and the astype method of an eager Array was ndarray's
+            yield Edge(f"astype-method-{np.dtype(src).name}-{np.dtype(dst).name}",
+                       lambda x, dst=dst: jnp.asarray(x).astype(dst), (x,),
+                       lambda x, dst=dst: _saturating_cast(x, dst))
         yield Edge(f"convert-{np.dtype(src).name}-bool",
                    lambda x: lax.convert_element_type(x, np.bool_), (x,),
                    lambda x: np.array([v != 0 for v in x.flat]))   # nan is true
@@ -263,3 +271,11 @@ def test_integer_to_negative_power_is_a_clear_error(power, mode):
     fn = power if mode == "eager" else trax.jit(power)
     with pytest.raises(ValueError, match=r"negative integer powers"):
         fn(x)
+
+
+def test_astype_of_python_float_saturates():
+    """jnp.astype of an out-of-range Python float saturates (numpy raised)."""
+    info = np.iinfo(np.int32)
+    assert jnp.astype(3e9, jnp.int32) == info.max
+    assert jnp.astype(-math.inf, jnp.int32) == info.min
+    assert jnp.astype(math.nan, jnp.int32) == 0

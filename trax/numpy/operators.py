@@ -3,8 +3,11 @@ behave like arrays (``x + 1``, ``x @ w``, ``x[i]``, ``x.sum(0)``, ``x.T``).
 
 Installed on ``core.Tracer`` when trax.numpy is imported. Eager values are
 trax Arrays (ndarray subclasses), which already have all of these but JAX's
-``x.at[idx]`` updates, installed on ``core.Array`` here too.
+``x.at[idx]`` updates, installed on ``core.Array`` here too, as is an
+``astype`` whose float to int casts saturate as under jit.
 """
+import numpy as np
+
 from trax import core
 from trax.numpy import (indexing, manipulation, products, reductions, sorting,
                         ufuncs)
@@ -97,6 +100,15 @@ def _array_getitem(self, idx):
     return indexing.getitem(self, idx)
 
 
+def _array_astype(self, dtype, *args, **kwargs):
+    """ndarray.astype, except that float to int saturates (nan to 0) as
+    trax's cast does under jit (NumPy's cast is undefined there)."""
+    if self.dtype.kind == "f" and np.dtype(dtype).kind in "iu":
+        return ufuncs.astype(self, dtype)
+    return np.ndarray.astype(self, dtype, *args, **kwargs)
+
+
 install()
 core.Array.at = property(indexing._IndexUpdateHelper)
 core.Array.__getitem__ = _array_getitem
+core.Array.astype = _array_astype

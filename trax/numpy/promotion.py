@@ -67,8 +67,14 @@ def convert(x, dtype, weak_type=False):
             y = _PYTHON_TYPE[dtype.kind](x)
             if get_aval(y).dtype == dtype:
                 return y            # still a weakly typed Python scalar
-        return to_array(np.array(x, dtype))
-    return x if x.dtype == dtype else to_array(x.astype(dtype))
+        if not isinstance(x, float):
+            return to_array(np.array(x, dtype))
+        x = to_array(np.array(x))
+    if x.dtype == dtype:
+        return x
+    if x.dtype.kind == "f" and dtype.kind in "iu":     # saturating, nan to 0, as jit
+        return to_array(lax.convert_element_type(x, dtype))
+    return to_array(x.astype(dtype))
 
 
 _PYTHON_TYPE = {"b": bool, "i": int, "u": int, "f": float, "c": complex}
