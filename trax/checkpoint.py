@@ -16,7 +16,7 @@ from trax import core
 from trax.api_util import flatten_fun
 from trax.core import ClosedJaxpr, get_aval
 from trax.custom_derivatives import _closure_convert
-from trax.errors import TraxTypeError, user_source_line
+from trax.errors import TraxTypeError
 from trax.interpreters import ad
 from trax.interpreters import jaxpr_transforms as jt
 from trax.interpreters import partial_eval as pe
@@ -186,13 +186,8 @@ def _checkpoint_partial_eval(trace, tracers, jaxpr, policy, prevent_cse):
     in_tracers = [*(inst(trace.pure(v)) for v in [*known_in, *saved]), *unk_tracers]
     params = dict(jaxpr=rj, policy=policy, prevent_cse=prevent_cse)
     unk_avals = list(rj.out_avals)
-    unk_outs = [pe.PartialEvalTracer(trace, pe.PartialVal.unknown(a), None) for a in unk_avals]
-    recipe = pe._EqnRecipe(checkpoint_p, in_tracers, params, unk_avals,
-                           [pe.weakref.ref(t) for t in unk_outs], user_source_line())
-    for t in unk_outs:
-        t.recipe = recipe
-    known_it, unk_it = iter(known_outs), iter(unk_outs)
-    return [next(unk_it) if u else trace.pure(next(known_it)) for u in out_unknowns]
+    unk_outs = trace.stage(checkpoint_p, in_tracers, params, unk_avals)
+    return trace.merge(known_outs, unk_outs, out_unknowns)
 
 
 def _checkpoint_transpose(cts, *args, jaxpr, policy, prevent_cse):

@@ -74,15 +74,9 @@ def _pjit_partial_eval(trace, tracers, jaxpr, name):
     res_tracers = [trace.instantiate_const(trace.pure(r)) for r in residuals]
     unk_in = [t for t in tracers if not t.pval.is_known]
     unk_avals = [a for a, u in zip(jaxpr.out_avals, out_unknowns) if u]
-    unk_outs = [pe.PartialEvalTracer(trace, pe.PartialVal.unknown(a), None)
-                for a in unk_avals]
-    recipe = pe._EqnRecipe(pjit_p, [*res_tracers, *unk_in],
-                           dict(jaxpr=unknown, name=name), unk_avals,
-                           [pe.weakref.ref(t) for t in unk_outs], "")
-    for t in unk_outs:
-        t.recipe = recipe
-    known_it, unk_it = iter(known_outs), iter(unk_outs)
-    return [next(unk_it) if u else trace.pure(next(known_it)) for u in out_unknowns]
+    unk_outs = trace.stage(pjit_p, [*res_tracers, *unk_in], dict(jaxpr=unknown, name=name),
+                           unk_avals, source_info="")
+    return trace.merge(known_outs, unk_outs, out_unknowns)
 
 
 def _pjit_transpose(cts, *args, jaxpr, name):

@@ -2,7 +2,7 @@
 call primitive carrying a sub-jaxpr (``pjit``) compose with jvp,
 partial evaluation (linearize), transposition and vmap."""
 from trax import core
-from trax.core import ClosedJaxpr, Jaxpr
+from trax.core import ClosedJaxpr, Jaxpr, Tracer, Var, get_aval
 from trax.interpreters import ad, batching
 from trax.interpreters import partial_eval as pe
 from trax.interpreters.partial_eval import PartialVal
@@ -84,3 +84,33 @@ def transpose_jaxpr(closed, linear):
     out_avals = [a.strip_weak_type() for a in closed.out_avals]
     del lin_avals
     return pe.trace_to_jaxpr(f, [*nonlin_avals, *out_avals])
+
+
+def hoist_tracer_consts(closed_jaxprs):
+    """Closure conversion for primitives holding sub-jaxprs: the constants
+    that are tracers (values closed over from enclosing transformations)
+    become leading inputs, shared by all of ``closed_jaxprs``; concrete
+    constants stay. Returns ``(converted jaxprs, tracers)``."""
+    tracers = {}
+    for b in closed_jaxprs:
+        for c in b.consts:
+            if isinstance(c, Tracer):
+                tracers.setdefault(id(c), c)
+    if not tracers:
+        return tuple(closed_jaxprs), []
+    position = {key: i for i, key in enumerate(tracers)}
+    tracers = list(tracers.values())
+    converted = []
+    for b in closed_jaxprs:
+        j = b.jaxpr
+        lead = [Var(get_aval(t)) for t in tracers]
+        constvars, consts = [], []
+        for v, c in zip(j.constvars, b.consts):
+            if isinstance(c, Tracer):
+                lead[position[id(c)]] = v
+            else:
+                constvars.append(v)
+                consts.append(c)
+        converted.append(ClosedJaxpr(Jaxpr(constvars, [*lead, *j.invars], j.eqns,
+                                           j.outvars), consts))
+    return tuple(converted), tracers

@@ -213,12 +213,24 @@ class PartialEvalTrace(Trace):
             return prim.partial_eval(self, tracers, **params)
         tracers_in = [self.instantiate_const(t) for t in tracers]
         avals_out = abstract_eval(prim, [t.aval for t in tracers_in], params)
+        outs = self.stage(prim, tracers_in, params, avals_out)
+        return outs if prim.multiple_results else outs[0]
+
+    def stage(self, prim, tracers_in, params, avals_out, source_info=None):
+        """Unknown output tracers of an equation ``prim(*tracers_in)`` staged
+        into the jaxpr being built (``tracers_in`` all unknown)."""
         outs = [PartialEvalTracer(self, PartialVal.unknown(a), None) for a in avals_out]
-        recipe = _EqnRecipe(prim, tracers_in, params, avals_out,
-                            [weakref.ref(t) for t in outs], user_source_line())
+        recipe = _EqnRecipe(prim, tracers_in, params, avals_out, [weakref.ref(t) for t in outs],
+                            user_source_line() if source_info is None else source_info)
         for t in outs:
             t.recipe = recipe
-        return outs if prim.multiple_results else outs[0]
+        return outs
+
+    def merge(self, known, staged, unknowns):
+        """Outputs in order: the next of ``staged`` where ``unknowns`` says,
+        else the next of ``known`` (as known tracers)."""
+        known, staged = iter(known), iter(staged)
+        return [next(staged) if u else self.pure(next(known)) for u in unknowns]
 
 
 def partial_eval_flat(f, pvals_in):

@@ -14,14 +14,12 @@ and an unknown part, the residuals of all branches sharing slots by type;
 transpose transposes each branch; vmap with a batched index runs every
 branch and selects, with an unbatched index keeps one ``cond``.
 """
-import weakref
-
 import numpy as np
 
 from trax import core
 from trax.api_util import flatten_fun
-from trax.core import ClosedJaxpr, Jaxpr, Tracer, Var, get_aval
-from trax.errors import type_error, user_source_line
+from trax.core import ClosedJaxpr, Jaxpr, Tracer, get_aval
+from trax.errors import type_error
 from trax.interpreters import ad, batching
 from trax.interpreters import jaxpr_transforms as jt
 from trax.interpreters import partial_eval as pe
@@ -160,7 +158,7 @@ def _trace_branches(funs, labels, api, ops, ops_tree):
                                  f"same types, but output leaf {k} is {a.str_short()} "
                                  f"in {labels[0]} and {b.str_short()} in {label}")
     branches = _join_weak_types([closed for closed, _ in traced])
-    branches, consts = _closure_convert(branches)
+    branches, consts = jt.hoist_tracer_consts(branches)
     return branches, consts, tree0
 
 
@@ -180,34 +178,6 @@ def _strengthen(closed, weak):
         return [o if w else lax.convert_element_type(o, a.dtype)
                 for o, a, w in zip(closed(*args), closed.out_avals, weak)]
     return pe.trace_to_jaxpr(f, closed.in_avals)
-
-
-def _closure_convert(branches):
-    """Turn the tracer consts of the branches into leading inputs shared by
-    all of them. Returns ``(branches, tracers)``."""
-    tracers = {}
-    for b in branches:
-        for c in b.consts:
-            if isinstance(c, Tracer):
-                tracers.setdefault(id(c), c)
-    if not tracers:
-        return tuple(branches), []
-    position = {key: i for i, key in enumerate(tracers)}
-    tracers = list(tracers.values())
-    converted = []
-    for b in branches:
-        j = b.jaxpr
-        lead = [Var(get_aval(t)) for t in tracers]
-        constvars, consts = [], []
-        for v, c in zip(j.constvars, b.consts):
-            if isinstance(c, Tracer):
-                lead[position[id(c)]] = v
-            else:
-                constvars.append(v)
-                consts.append(c)
-        converted.append(ClosedJaxpr(Jaxpr(constvars, [*lead, *j.invars], j.eqns,
-                                           j.outvars), consts))
-    return tuple(converted), tracers
 
 
 # ----------------------------------------------------------------------------
@@ -416,12 +386,7 @@ def _partial_eval_branches(branches, in_unknowns):
 
 def _staged_cond(trace, in_tracers, branches, avals):
     """Unknown output tracers of a ``cond`` equation staged on ``in_tracers``."""
-    outs = [pe.PartialEvalTracer(trace, pe.PartialVal.unknown(a), None) for a in avals]
-    recipe = pe._EqnRecipe(cond_p, in_tracers, dict(branches=branches), avals,
-                           [weakref.ref(t) for t in outs], user_source_line())
-    for t in outs:
-        t.recipe = recipe
-    return outs
+    return trace.stage(cond_p, in_tracers, dict(branches=branches), avals)
 
 
 def _cond_partial_eval(trace, tracers, branches):

@@ -20,7 +20,7 @@ import numpy as np
 from trax import core, dtypes
 from trax.api_util import flatten_fun
 from trax.core import ClosedJaxpr, Jaxpr, Tracer, Var, get_aval
-from trax.errors import type_error, user_source_line
+from trax.errors import type_error
 from trax.interpreters import ad, batching
 from trax.interpreters import jaxpr_transforms as jt
 from trax.interpreters import partial_eval as pe
@@ -42,25 +42,12 @@ def _run(closed):
     return lambda *args: core.eval_jaxpr(closed.jaxpr, closed.consts, *args)
 
 
-def _closure_convert(closed):
-    """Move constants that are tracers (values closed over from enclosing
-    transformations) to leading inputs. Returns ``(closed, tracer_consts)``."""
-    j = closed.jaxpr
-    is_tracer = [isinstance(c, Tracer) for c in closed.consts]
-    if not any(is_tracer):
-        return closed, []
-    keep = [(v, c) for v, c, t in zip(j.constvars, closed.consts, is_tracer) if not t]
-    moved = [(v, c) for v, c, t in zip(j.constvars, closed.consts, is_tracer) if t]
-    jaxpr = Jaxpr([v for v, _ in keep], [v for v, _ in moved] + j.invars, j.eqns, j.outvars)
-    return ClosedJaxpr(jaxpr, [c for _, c in keep]), [c for _, c in moved]
-
-
 def _trace(fun, args_tree, avals):
     """Trace ``fun`` (called with the pytree of arguments ``args_tree``
     describes) to ``(closed_jaxpr, consts, out_tree)``; the jaxpr takes
     ``(*consts, *flat arguments)``."""
     flat, store = flatten_fun(fun, args_tree)
-    closed, consts = _closure_convert(pe.trace_to_jaxpr(flat, avals))
+    (closed,), consts = jt.hoist_tracer_consts([pe.trace_to_jaxpr(flat, avals)])
     return closed, consts, store.val
 
 
@@ -416,8 +403,7 @@ def _while_partial_eval(trace, tracers, cond_jaxpr, body_jaxpr, cond_nconsts,
     cond_consts, body_consts, init = _split([t.pval.const if t.pval.is_known else None
                                              for t in tracers], cond_nconsts, body_nconsts)
     known = _known_loop(cond_jaxpr, body_jaxpr, cond_consts, body_consts, init, carry_uk)
-    it = iter(known)
-    return [s if uk else trace.pure(next(it)) for s, uk in zip(staged, carry_uk)]
+    return trace.merge(known, [s for s, uk in zip(staged, carry_uk) if uk], carry_uk)
 
 
 def _known_loop(cond, body, cond_consts, body_consts, init, carry_uk):
@@ -442,21 +428,15 @@ def _known_loop(cond, body, cond_consts, body_consts, init, carry_uk):
     body_k = pe.trace_to_jaxpr(
         only_known(lambda c: [x for x, k in zip(_run(body)(*body_consts, *c), keep) if k]),
         known_avals)
-    cond_k, cc = _closure_convert(cond_k)
-    body_k, bc = _closure_convert(body_k)
+    (cond_k,), cc = jt.hoist_tracer_consts([cond_k])
+    (body_k,), bc = jt.hoist_tracer_consts([body_k])
     return _bind_while(cond_k, cc, body_k, bc, [x for x, k in zip(init, keep) if k])
 
 
 def _stage(trace, tracers, params):
     """The whole loop as an equation of the jaxpr being built (every output unknown)."""
     tracers_in = [trace.instantiate_const(t) for t in tracers]
-    avals_out = list(params["body_jaxpr"].out_avals)
-    outs = [pe.PartialEvalTracer(trace, pe.PartialVal.unknown(a), None) for a in avals_out]
-    recipe = pe._EqnRecipe(while_p, tracers_in, params, avals_out,
-                           [pe.weakref.ref(t) for t in outs], user_source_line())
-    for t in outs:
-        t.recipe = recipe
-    return outs
+    return trace.stage(while_p, tracers_in, params, list(params["body_jaxpr"].out_avals))
 
 
 def _while_transpose(cts, *args, **params):

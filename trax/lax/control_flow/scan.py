@@ -422,15 +422,8 @@ def _scan_partial_eval(trace, tracers, jaxpr, length, reverse, num_consts, num_c
                   linear=(False,) * len(in_tracers))
     del n_ext
     out_avals = _scan_abstract_eval(*[t.aval for t in in_tracers], **params)
-    unk_outs = [pe.PartialEvalTracer(trace, pe.PartialVal.unknown(a), None)
-                for a in out_avals]
-    recipe = pe._EqnRecipe(scan_p, in_tracers, params, out_avals,
-                           [pe.weakref.ref(t) for t in unk_outs], user_source_line())
-    for t in unk_outs:
-        t.recipe = recipe
-    known_it, unk_it = iter(known_outs), iter(unk_outs)
-    return [next(unk_it) if uk else trace.pure(next(known_it))
-            for uk in [*carry_uk, *ys_uk]]
+    unk_outs = trace.stage(scan_p, in_tracers, params, out_avals)
+    return trace.merge(known_outs, unk_outs, [*carry_uk, *ys_uk])
 
 
 scan_p.partial_eval = _scan_partial_eval
